@@ -1,0 +1,132 @@
+# SmartyReader for MicroPython: build chain, tests, benchmarks.
+#
+#   make demo   simulated meter -> firmware on MicroPython -> local broker
+#   make test   every test (builds what it needs)
+#   make bench  benchmarks -> BENCHMARKS.md
+#   make deps   (root) the Debian packages the above need
+#
+# Everything is built under build/; nothing outside the checkout is written
+# except by `make deps`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+BUILD := $(ROOT)/build
+BIN := $(BUILD)/bin
+DL := $(BUILD)/dl
+VENV := $(BUILD)/venv
+PY := $(VENV)/bin/python
+VECTORS := $(ROOT)/../shared/vectors
+JOBS ?= $(shell nproc)
+
+# MicroPython 1.25.0 from Debian trixie's source package, and the mbedtls it
+# builds `tls`/`cryptolib` with (the submodule is empty in Debian's tarball).
+MP_VERSION := 1.25.0
+MP_TARBALL := micropython_$(MP_VERSION)+ds.orig.tar.xz
+MP_SHA256 := 7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918fffdbea
+MBEDTLS_PKG := mbedtls=3.6.6-0.1~deb13u1
+MBEDTLS_TARBALL := mbedtls_3.6.6.orig.tar.bz2
+MBEDTLS_SHA256 := 8fb65fae8dcae5840f793c0a334860a411f884cc537ea290ce1c52bb64ca007a
+MP_DIR := $(BUILD)/micropython-$(MP_VERSION)
+MP_STAMP := $(MP_DIR)/.unpacked
+
+AESGCM_DIR := $(ROOT)/cmodules/aesgcm
+AESGCM_SRC := $(AESGCM_DIR)/gcm.c $(AESGCM_DIR)/gcm.h $(AESGCM_DIR)/gcm_tables.h \
+	$(AESGCM_DIR)/modaesgcm.c $(AESGCM_DIR)/micropython.mk
+
+DEBIAN_PACKAGES := gcc make libc6-dev python3 python3-venv xz-utils bzip2 gcc-multilib \
+	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf valgrind \
+	mosquitto mosquitto-clients
+
+# The unix port, without what Debian's tarball lacks (btree, ffi) and without
+# micropython-lib's frozen manifest; `aesgcm` compiled in.
+UNIX_FLAGS := MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 FROZEN_MANIFEST= \
+	USER_C_MODULES=$(ROOT)/cmodules MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1
+# The ESP ports' word size and single-precision floats.
+UNIX32_FLAGS := MICROPY_FORCE_32BIT=1 \
+	CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT
+
+NATMOD_ARCHS := x64 x86 xtensa
+
+.PHONY: help deps print-debian-packages micropython natmod check-esp8266 venv test test-c test-py bench demo clean
+
+help:
+	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBIAN_PACKAGES)
+
+print-debian-packages:
+	@echo $(DEBIAN_PACKAGES)
+
+# ---- MicroPython source ----
+
+$(MP_STAMP): tools/debsrc.sh
+	tools/debsrc.sh micropython $(MP_TARBALL) $(MP_SHA256) $(DL)
+	tools/debsrc.sh $(MBEDTLS_PKG) $(MBEDTLS_TARBALL) $(MBEDTLS_SHA256) $(DL)
+	rm -rf $(MP_DIR)
+	tar -C $(BUILD) -xJf $(DL)/$(MP_TARBALL)
+	tar -C $(MP_DIR)/lib/mbedtls --strip-components=1 -xjf $(DL)/$(MBEDTLS_TARBALL)
+	touch $@
+
+# ---- MicroPython binaries ----
+
+micropython: $(BIN)/micropython $(BIN)/micropython32 $(BIN)/mpy-cross
+
+$(BIN)/mpy-cross: $(MP_STAMP)
+	$(MAKE) -C $(MP_DIR)/mpy-cross -j$(JOBS) BUILD=$(BUILD)/mpy-cross
+	install -D $(BUILD)/mpy-cross/mpy-cross $@
+
+$(BIN)/micropython: $(MP_STAMP) $(AESGCM_SRC) $(BIN)/mpy-cross
+	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) BUILD=$(BUILD)/unix64 \
+		MICROPY_MPYCROSS=$(BIN)/mpy-cross
+	install -D $(BUILD)/unix64/micropython $@
+
+$(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(BIN)/mpy-cross
+	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) $(UNIX32_FLAGS) BUILD=$(BUILD)/unix32 \
+		MICROPY_MPYCROSS=$(BIN)/mpy-cross
+	install -D $(BUILD)/unix32/micropython $@
+
+# ---- aesgcm as a dynamic native module ----
+
+natmod: $(foreach a,$(NATMOD_ARCHS),$(BUILD)/natmod/aesgcm_$(a).mpy)
+
+$(BUILD)/natmod/aesgcm_%.mpy: $(MP_STAMP) $(AESGCM_SRC) $(AESGCM_DIR)/natmod/* $(BIN)/mpy-cross | venv
+	$(MAKE) -C $(AESGCM_DIR)/natmod MPY_DIR=$(MP_DIR) ARCH=$* BUILD=$(BUILD)/natmod/$* \
+		MPY_CROSS=$(BIN)/mpy-cross PYTHON=$(PY) MOD=aesgcm_$*
+	install -D $(AESGCM_DIR)/natmod/aesgcm_$*.mpy $@
+	rm -f $(AESGCM_DIR)/natmod/aesgcm_$*.mpy
+
+# The module's objects compiled with the ESP8266 port's flags (no SDK needed).
+check-esp8266: $(MP_STAMP)
+	tools/check_esp8266.sh $(MP_DIR) $(ROOT)/cmodules/aesgcm $(BUILD)/esp8266-check
+
+# ---- Python environment for host tests and tools ----
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: host_tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --require-hashes --no-deps -r host_tests/requirements.txt
+	touch $@
+
+# ---- tests ----
+
+test: test-c check-esp8266 test-py
+
+test-c: $(MP_STAMP)
+	$(MAKE) -C $(AESGCM_DIR)/test BUILD=$(BUILD)/ctest VECTORS=$(VECTORS)/gcm
+
+test-py: micropython natmod venv
+	$(PY) -m pytest -q host_tests
+
+bench: micropython natmod venv
+	$(PY) bench/run.py --out BENCHMARKS.md
+
+demo:
+	@echo "make demo: not yet (the firmware runtime issue brings it)"; exit 1
+
+clean:
+	rm -rf $(BUILD)/unix64 $(BUILD)/unix32 $(BUILD)/mpy-cross $(BUILD)/natmod $(BUILD)/ctest $(BIN)
