@@ -254,7 +254,9 @@ int gcm_decrypt(const gcm_context *ctx, const uint8_t iv[GCM_IV_SIZE],
         diff |= expected[i] ^ tag[i];
     }
     if (diff != 0) {
-        memset(out, 0, len);
+        if (out != in) {
+            memset(out, 0, len);
+        }
         return GCM_ERR_AUTH;
     }
     gcm_ctr(ctx, iv, in, out, len);

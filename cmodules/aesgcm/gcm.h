@@ -46,7 +46,8 @@ int gcm_encrypt(const gcm_context *ctx, const uint8_t iv[GCM_IV_SIZE],
     uint8_t *tag, size_t tag_len);
 
 // Verifies the tag first, then decrypts (in and out may be the same buffer).
-// On GCM_ERR_AUTH nothing derived from the ciphertext is left in out: it is zeroed.
+// On GCM_ERR_AUTH out holds no plaintext: it is zeroed, or, decrypting in place, it
+// keeps the ciphertext untouched (a caller may still look inside a rejected frame).
 int gcm_decrypt(const gcm_context *ctx, const uint8_t iv[GCM_IV_SIZE],
     const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out, size_t len,
     const uint8_t *tag, size_t tag_len);

@@ -2,7 +2,8 @@
 //
 //   g = aesgcm.AESGCM(key)                 # 16-byte key; key schedule and GHASH table once
 //   pt = g.decrypt(iv, aad, ct, tag)       # ValueError("authentication failed")
-//   g.decrypt_into(iv, aad, ct, tag, out)  # out: writable, >= len(ct); allocates nothing
+//   g.decrypt_into(iv, aad, ct, tag, out)  # out: writable, >= len(ct); allocates nothing;
+//                                          # out may be ct itself (in place)
 //   ct, tag = g.encrypt(iv, aad, pt, taglen=12)
 #include "py/runtime.h"
 
@@ -70,7 +71,8 @@ static mp_obj_t aesgcm_decrypt(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aesgcm_decrypt_obj, 5, 5, aesgcm_decrypt);
 
-// decrypt_into(iv, aad, ct, tag, out) -> None; out is zeroed when the tag is wrong
+// decrypt_into(iv, aad, ct, tag, out) -> None.  When the tag is wrong out is zeroed,
+// unless it is ct itself (in place), which is then left as it was.
 static mp_obj_t aesgcm_decrypt_into(size_t n_args, const mp_obj_t *args) {
     mp_obj_aesgcm_t *self = MP_OBJ_TO_PTR(args[0]);
     aesgcm_args_t a;

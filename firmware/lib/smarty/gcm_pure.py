@@ -139,8 +139,9 @@ class AESGCM:
         for a, b in zip(expected, tag):
             diff |= a ^ b
         if diff:
-            for i in range(len(ct)):
-                out[i] = 0
+            if out is not ct:  # in place, the ciphertext stays as it was
+                for i in range(len(ct)):
+                    out[i] = 0
             raise ValueError("authentication failed")
         self._ctr(iv, ct, out)
 
