@@ -6,7 +6,7 @@
 import sys
 from binascii import unhexlify
 
-aesgcm = __import__(sys.argv[1])
+aesgcm = __import__(sys.argv[1], None, None, ["AESGCM"])
 flips = len(sys.argv) > 3 and sys.argv[3] == "flips"
 
 

@@ -124,10 +124,11 @@ def parse(buf, start=0, end=None, winter="+01:00", summer="+02:00"):
                          % ascii_text(bytes(buf[start : start + 8])))
     bang, crc = check_crc(buf, start, end)
     newline = buf.find(b"\n", start, bang)
-    header_end = newline if newline >= 0 else bang
+    body = newline + 1 if newline >= 0 else bang
+    header_end = body - 1 if newline >= 0 else bang
     if header_end > start and buf[header_end - 1] == 0x0D:
         header_end -= 1
-    telegram = Telegram(buf, header_end, bang, ascii_text(bytes(buf[start + 1 : header_end])), crc,
+    telegram = Telegram(buf, body, bang, ascii_text(bytes(buf[start + 1 : header_end])), crc,
                         winter, summer)
     telegram._check()
     return telegram

@@ -35,6 +35,7 @@ _TEXT = const(2)
 _GLO_CIPHERING = const(0xDB)  # DLMS general-glo-ciphering APDU tag
 _TITLE_LENGTH = const(8)  # the byte after the tag: length of the system title
 _MIN_DLMS_LENGTH = const(17)  # security byte + frame counter (4) + tag (12)
+_ENCRYPTED_AND_AUTHENTICATED = const(0x30)  # DLMS security control byte
 _SLASH = const(0x2F)
 _CR = const(0x0D)
 _LF = const(0x0A)
@@ -53,7 +54,8 @@ def dlms_header_length(first_length_byte):
 
 def dlms_frame_length(frame):
     """(header length, total length) of a general-glo-ciphering frame whose first
-    dlms_header_length() bytes are in `frame`; FrameError if the header is invalid."""
+    dlms_header_length() + 1 bytes are in `frame`; FrameError if the header is invalid
+    or the security byte is not 0x30 (encrypted and authenticated, as Smarty sends)."""
     header = dlms_header_length(frame[10])
     if not header:
         raise FrameError("unsupported DLMS length field 0x%02X" % frame[10])
@@ -65,6 +67,9 @@ def dlms_frame_length(frame):
         length = frame[11] << 8 | frame[12]
     if length < _MIN_DLMS_LENGTH:
         raise FrameError("DLMS length %d is too short for a ciphered frame" % length)
+    if frame[header] != _ENCRYPTED_AND_AUTHENTICATED:
+        raise FrameError("DLMS security byte 0x%02X: only 0x30 (encrypted and "
+                         "authenticated) is supported" % frame[header])
     return header, header + length
 
 
@@ -243,7 +248,7 @@ class Framer:
             if self._state == _DLMS:
                 if not self._frame_end:
                     header = dlms_header_length(buf[start + 10])
-                    if header and start + header > limit:
+                    if header and start + header + 1 > limit:  # and the security byte
                         if limit == cut:
                             self._truncated("DLMS frame cut short in its header")
                             continue

@@ -10,7 +10,7 @@ from .framer import dlms_frame_length
 
 # Luxembourg's authentication key (AK); the AAD is 0x30 || AK.
 LUXEMBOURG_AUTH_KEY = b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff"
-_ENCRYPTED_AND_AUTHENTICATED = 0x30  # DLMS security control byte
+_SECURITY_BYTE = b"\x30"  # encrypted and authenticated: the AAD starts with it
 _TAG_LENGTH = 12
 BACKENDS = ("aesgcm", "cryptolib+viper", "cryptography", "pure-python")
 
@@ -56,7 +56,7 @@ class Decryptor:
             raise ValueError("auth key must be 16 bytes")
         self.backend, cls = load_backend(backend)
         self._gcm = cls(key)
-        self._aad = bytes([_ENCRYPTED_AND_AUTHENTICATED]) + bytes(auth_key)
+        self._aad = _SECURITY_BYTE + bytes(auth_key)
         self._iv = bytearray(12)
 
     def decrypt_in_place(self, buf, start, end):
@@ -67,9 +67,6 @@ class Decryptor:
         header, total = dlms_frame_length(frame)
         if end - start != total:
             raise FrameError("DLMS frame of %d bytes, its header says %d" % (end - start, total))
-        if frame[header] != _ENCRYPTED_AND_AUTHENTICATED:
-            raise FrameError("DLMS security byte 0x%02X: only 0x30 (encrypted and "
-                             "authenticated) is supported" % frame[header])
         # IV = system title (8) || frame counter (4)
         iv = self._iv
         iv[0:8] = frame[2:10]

@@ -99,7 +99,7 @@ class AESGCM:
     def _ghash(self, y, data):
         table, rem = self._table, _REM4
         for i in range(0, len(data), 16):
-            chunk = data[i:i + 16]
+            chunk = bytes(data[i : i + 16])
             x = y ^ int.from_bytes(chunk + bytes(16 - len(chunk)), "big")
             z = 0
             for _ in range(32):  # nibbles from the end of the block back to its start
