@@ -9,26 +9,26 @@
 # The CRC is CRC16/ARC (reflected polynomial 0xA001, init 0) over "/" up to and
 # including "!".  DSMR 2.2 and 3 telegrams have no CRC; DSMR 4 and 5 must have one.
 #
-# A Telegram is a view over the bytes it was parsed from (checked once, in full, by
-# parse()); its readings are produced on demand as tuples
-#   (name, value, unit, device class, state class, code)
-# so that a telegram costs no more memory than its bytes.  It is valid as long as
-# those bytes are: the Reader's next feed() reuses them.
+# A Telegram is a view over the bytes it was parsed from (checked in full by parse());
+# its readings are produced on demand as tuples
+#   (name, value, unit, HA device class, HA state class, OBIS code)
+# so a telegram costs no memory beyond its bytes.  It is valid as long as they are:
+# the Reader's next feed() reuses them.
+
+from binascii import unhexlify
 
 from .errors import ChecksumError, ParseError
 from .obis import MBUS_DEVICES, MBUS_UNKNOWN, STATE_CLASS, UNIT_CLASS, lookup
 from .values import Fixed
 
-
-
-def _crc_nibble(n):
-    for _ in range(4):
-        n = (n >> 1) ^ 0xA001 if n & 1 else n >> 1
-    return n
-
-
 # CRC16/ARC four bits at a time: a table of 16 entries instead of 256.
-_CRC_NIBBLE = tuple(_crc_nibble(n) for n in range(16))
+_CRC_NIBBLE = [0] * 16
+for _i in range(16):
+    _crc = _i
+    for _ in range(4):
+        _crc = (_crc >> 1) ^ 0xA001 if _crc & 1 else _crc >> 1
+    _CRC_NIBBLE[_i] = _crc
+del _i, _crc, _
 
 
 def crc16(data, start=0, end=None):
@@ -43,21 +43,11 @@ def crc16(data, start=0, end=None):
 
 
 def ascii_text(data):
-    """data as str; bytes outside printable ASCII become "\\xNN" (never a decode error)."""
-    try:
-        text = str(data, "ascii") if not isinstance(data, str) else data
-        if all(" " <= c <= "~" for c in text):
-            return text
-    except UnicodeError:
-        pass
-    return "".join(chr(c) if 32 <= c < 127 else "\\x%02x" % c for c in bytes(data))
-
-
-def decode_hex_text(text):
-    """Hex-encoded text ("5341..." -> "SA..."), or text itself if it is not hex."""
-    if len(text) % 2 or not all(c in "0123456789abcdefABCDEF" for c in text):
-        return text
-    return ascii_text(bytes(int(text[i : i + 2], 16) for i in range(0, len(text), 2)))
+    """bytes as str; bytes outside printable ASCII become "\\xNN" (never an error)."""
+    out = []
+    for c in data:
+        out.append(chr(c) if 32 <= c < 127 else "\\x%02x" % c)
+    return "".join(out)
 
 
 def iso_time(text, winter="+01:00", summer="+02:00"):
@@ -66,53 +56,26 @@ def iso_time(text, winter="+01:00", summer="+02:00"):
     digits, flag = text[:12], text[12:]
     if len(digits) != 12 or not digits.isdigit() or flag not in ("", "S", "W"):
         return None
-    month, day = int(digits[2:4]), int(digits[4:6])
-    hour, minute, second = int(digits[6:8]), int(digits[8:10]), int(digits[10:12])
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
+    if not ("01" <= digits[2:4] <= "12" and "01" <= digits[4:6] <= "31" and digits[6:8] < "24"
+            and digits[8:10] < "60" and digits[10:12] < "60") or digits == "000101000000":
         return None
-    if digits == "000101000000":
-        return None
-    offset = summer if flag == "S" else winter if flag == "W" else ""
     return "20%s-%s-%sT%s:%s:%s%s" % (digits[0:2], digits[2:4], digits[4:6], digits[6:8],
-                                      digits[8:10], digits[10:12], offset)
+                                      digits[8:10], digits[10:12],
+                                      summer if flag == "S" else winter if flag == "W" else "")
 
 
-def is_number(text):
-    """True for [-]digits[.digits]: what a meter writes as a number."""
-    if text[:1] == "-":
-        text = text[1:]
-    whole, dot, fraction = text.partition(".")
-    return whole.isdigit() and (not dot or fraction.isdigit())
+def number(text):
+    """An int or Fixed of "[-]digits[.digits]"; None if text is not such a number."""
+    whole, dot, fraction = (text[1:] if text[:1] == "-" else text).partition(".")
+    if not whole.isdigit() or (dot and not fraction.isdigit()):
+        return None
+    return Fixed(text) if dot else int(text)
 
 
 def raw_value(value):
-    """A value as sent: a number (unit dropped) if it is one, else the text."""
-    number, _, _ = value.partition("*")
-    if number and is_number(number):
-        return Fixed(number) if "." in number else int(number)
-    return value
-
-
-def check_crc(buf, start, end):
-    """Position of the "!" and the CRC text ("8B52", None for DSMR 2.2/3 telegrams,
-    which have none) of the telegram buf[start:end]; ChecksumError on a mismatch."""
-    bang = buf.rfind(b"!", start, end)
-    if bang < 0:
-        raise ParseError("telegram has no end mark '!'")
-    given = bytes(buf[bang + 1 : min(end, bang + 5)]).strip()
-    if not given:
-        if buf.find(b"1-3:0.2.8(", start, bang) >= 0 or buf.find(b"0-0:96.1.4(", start, bang) >= 0:
-            raise ChecksumError("telegram has no CRC, but its DSMR version (4 or later) requires one")
-        return bang, None
-    try:
-        expected = int(given, 16)
-    except ValueError:
-        raise ChecksumError("telegram CRC %s is not hex" % ascii_text(given)) from None
-    computed = crc16(buf, start, bang + 1)
-    if computed != expected:
-        raise ChecksumError("CRC mismatch: the telegram says %04X, its bytes give %04X "
-                            "(line noise or a corrupted frame)" % (expected, computed))
-    return bang, ascii_text(given).upper()
+    """A value as sent: its number (unit dropped) if it is one, else the text."""
+    n = number(value.partition("*")[0])
+    return value if n is None else n
 
 
 def parse(buf, start=0, end=None, winter="+01:00", summer="+02:00"):
@@ -120,71 +83,91 @@ def parse(buf, start=0, end=None, winter="+01:00", summer="+02:00"):
     if end is None:
         end = len(buf)
     if buf[start : start + 1] != b"/":
-        raise ParseError("not a DSMR telegram: it starts with %s"
-                         % ascii_text(bytes(buf[start : start + 8])))
-    bang, crc = check_crc(buf, start, end)
+        raise ParseError("not a DSMR telegram: it starts with "
+                         + ascii_text(bytes(buf[start : start + 8])))
+    bang = buf.rfind(b"!", start, end)
+    if bang < 0:
+        raise ParseError("telegram has no end mark '!'")
+    crc = bytes(buf[bang + 1 : min(end, bang + 5)]).strip()
+    if crc:
+        try:
+            given = int(crc, 16)
+        except ValueError:
+            raise ChecksumError("telegram CRC %s is not hex" % ascii_text(crc)) from None
+        computed = crc16(buf, start, bang + 1)
+        if computed != given:
+            raise ChecksumError("CRC mismatch: the telegram says %04X, its bytes give %04X "
+                                "(line noise or a corrupted frame)" % (given, computed))
+        crc = ascii_text(crc).upper()
+    elif buf.find(b"1-3:0.2.8(", start, bang) >= 0 or buf.find(b"0-0:96.1.4(", start, bang) >= 0:
+        raise ChecksumError("telegram has no CRC, but its DSMR version (4 or later) requires one")
+    else:
+        crc = None
     newline = buf.find(b"\n", start, bang)
     body = newline + 1 if newline >= 0 else bang
     header_end = body - 1 if newline >= 0 else bang
     if header_end > start and buf[header_end - 1] == 0x0D:
         header_end -= 1
     telegram = Telegram(buf, body, bang, ascii_text(bytes(buf[start + 1 : header_end])), crc,
-                        winter, summer)
-    telegram._check()
+                        (winter, summer))
+    # Read every line once now: a malformed telegram fails here, not half-way through a
+    # consumer's loop.  And learn the M-Bus channels' device types (0-n:24.1.0).
+    types = {}
+    for code, values in telegram.lines():
+        if code[:2] == "0-" and code[3:] == ":24.1.0" and values[0].isdigit():
+            types[code[2]] = MBUS_DEVICES.get(int(values[0]), MBUS_UNKNOWN)
+    names = [meter[0] for meter in types.values()]
+    for channel, (name, unit, device_class) in types.items():
+        if names.count(name) > 1 or name == "mbus":  # several gas meters: gas_1, gas_4
+            name = "%s_%s" % (name, channel)
+        telegram._channels[channel] = (name, unit, device_class)
     return telegram
 
 
 class Telegram:
-    def __init__(self, buf, body, bang, header, crc, winter, summer):
+    def __init__(self, buf, body, bang, header, crc, offsets):
         self.header = header  # identification after "/", as text
         self.crc = crc  # as the meter sent it ("8B52"), None for DSMR 2.2/3
         self.system_title = None  # set by the Reader for encrypted frames
         self.frame_counter = None
         self._buf, self._body, self._bang = buf, body, bang
-        self._offsets = (winter, summer)
+        self._offsets = offsets  # UTC offsets of winter and summer time
         self._channels = {}
 
     def lines(self):
         """(code, [values]) for each object line; DSMR 3 continuation lines joined."""
         buf, pos, end = self._buf, self._body, self._bang
         current = None
-        number = 1
+        number_ = 1
         while pos < end:
             newline = buf.find(b"\n", pos, end)
             stop = end if newline < 0 else newline
-            line_end = stop - 1 if stop > pos and buf[stop - 1] == 0x0D else stop
-            line = ascii_text(bytes(buf[pos:line_end]))
+            line = bytes(buf[pos : stop - 1 if stop > pos and buf[stop - 1] == 0x0D else stop])
             pos = stop + 1
-            number += 1
+            number_ += 1
             if not line:
                 continue
-            if line[0] == "(" and current is not None:  # DSMR 3: value on the next line
-                current[1].extend(_values(line, number))
-                continue
+            try:
+                line = str(line, "utf-8")
+            except UnicodeError:
+                line = ascii_text(line)
             paren = line.find("(")
-            if paren <= 0:
-                raise ParseError("line %d is not an OBIS object: %s" % (number, line[:40]))
+            if paren < 0 or line[-1] != ")":
+                raise ParseError("line %d is not an OBIS object: %s" % (number_, line[:40]))
+            values = line[paren + 1 : -1].split(")(")
+            if paren == 0 and current is not None:  # DSMR 3: the value on the next line
+                current[1].extend(values)
+                continue
+            if paren == 0:
+                raise ParseError("line %d has no OBIS code: %s" % (number_, line[:40]))
             if current is not None:
                 yield current
             code = line[:paren]
             if code.endswith("*255"):  # EasyMeter writes the default F group
                 code = code[:-4]
-            current = (code, _values(line[paren:], number))
+            current = (code, values)
         if current is not None:
             yield current
-
-    def _check(self):
-        """Reads every line once: a malformed telegram fails here, not half-way through
-        a consumer's loop.  Also learns the M-Bus channels' device types."""
-        types = {}
-        for code, values in self.lines():
-            if code[:2] == "0-" and code[3:] == ":24.1.0" and values[0].isdigit():
-                types[code[2]] = MBUS_DEVICES.get(int(values[0]), MBUS_UNKNOWN)
-        names = [meter[0] for meter in types.values()]
-        for channel, (name, unit, device_class) in types.items():
-            if names.count(name) > 1 or name == "mbus":  # several gas meters: gas_1, gas_4
-                name = "%s_%s" % (name, channel)
-            self._channels[channel] = (name, unit, device_class)
 
     def readings(self):
         """(name, value, unit, device class, state class, code) for every reading, in
@@ -192,11 +175,10 @@ class Telegram:
         seen = set()
         for code, values in self.lines():
             for reading in _readings(code, values, self._channels, self._offsets):
-                name = reading[0]
-                if name in seen:  # two objects with one name: keep both
-                    name += "_" + "".join(c if c.isdigit() else "_" for c in code)
-                    reading = (name,) + reading[1:]
-                seen.add(name)
+                if reading[0] in seen:  # two objects with one name: keep both
+                    reading = (reading[0] + "_" + code.replace(":", "_").replace(".", "_")
+                               .replace("-", "_"),) + reading[1:]
+                seen.add(reading[0])
                 yield reading
 
     def fields(self):
@@ -209,56 +191,50 @@ class Telegram:
         return default
 
 
-def _values(text, line_number):
-    if text[-1] != ")":
-        raise ParseError("line %d does not end with ')': %s" % (line_number, text[-40:]))
-    return text[1:-1].split(")(")
-
-
 def obis_row(code):
-    """(OBIS row or None, M-Bus channel digit or None) of a code."""
+    """(OBIS table row or None, M-Bus channel digit or None) of a code."""
     row = lookup(code)
     if row is None and code[:2] == "0-" and code[2:3] in "1234" and code[3:4] == ":":
         return lookup("0-n" + code[3:]), code[2]
     return row, None
 
 
-def _number(name, value, unit, device_class, state_class, code):
-    number, star, meter_unit = value.partition("*")
-    unit = meter_unit if star else unit
-    if not is_number(number):  # kept as sent, never an error
-        return (name, value, unit, None, None, code)
-    return (name, Fixed(number) if "." in number else int(number), unit,
-            device_class or UNIT_CLASS.get(unit), state_class, code)
-
-
 def _readings(code, values, channels, offsets):
-    entry, channel = obis_row(code)
-    if entry is None:  # unknown: kept raw, named by its code
-        value = raw_value(values[0]) if len(values) == 1 else [raw_value(v) for v in values]
-        yield (code, value, None, None, None, code)
+    row, channel = obis_row(code)
+    if row is None:  # unknown: kept raw, named by its code
+        yield (code, raw_value(values[0]) if len(values) == 1 else [raw_value(v) for v in values],
+               None, None, None, code)
         return
-    name, unit, kind = entry[1:]
-    device_class = "timestamp" if kind == "time" else None
-    state_class = STATE_CLASS.get(kind)
+    _, name, unit, kind = row
+    device_class, state_class = None, STATE_CLASS.get(kind)
     if channel is not None:
-        meter, meter_unit, meter_class = channels.get(channel) or ("mbus_" + channel, None, None)
+        meter = channels.get(channel) or ("mbus_" + channel, None, None)
         if kind in ("mbus", "mbus3"):
-            name, unit, device_class = meter, meter_unit, meter_class
+            name, unit, device_class = meter
         else:
-            name = meter + "_" + name
-    if kind in ("total", "measure", "number"):
-        yield _number(name, values[-1], unit, device_class, state_class, code)
-    elif kind == "time":
-        yield (name, iso_time(values[0], *offsets), None, device_class, None, code)
+            name = meter[0] + "_" + name
+    if kind == "time":
+        yield (name, iso_time(values[0], *offsets), None, "timestamp", None, code)
     elif kind == "hex":
-        yield (name, decode_hex_text(values[0]), None, None, None, code)
+        try:
+            text = ascii_text(unhexlify(values[0]))
+        except ValueError:  # not hex after all: as sent
+            text = values[0]
+        yield (name, text, None, None, None, code)
     elif kind == "text":
         yield (name, values[0], None, None, None, code)
     elif kind == "list":
         yield (name, [raw_value(v) for v in values], unit, None, None, code)
-    else:  # event, mbus, mbus3: a timestamp and a number (DSMR 3: unit, then number)
+    else:  # a number; event, mbus, mbus3 also a timestamp (DSMR 3: unit, then number)
         if kind == "mbus3" and len(values) >= 3:
             unit = values[-2] or unit
-        yield _number(name, values[-1], unit, device_class, state_class, code)
-        yield (name + "_timestamp", iso_time(values[0], *offsets), None, "timestamp", None, code)
+        text, star, meter_unit = values[-1].partition("*")
+        unit = meter_unit if star else unit
+        value = number(text)
+        if value is None:  # kept as sent, never an error
+            yield (name, values[-1], unit, None, None, code)
+        else:
+            yield (name, value, unit, device_class or UNIT_CLASS.get(unit), state_class, code)
+        if kind in ("event", "mbus", "mbus3"):
+            yield (name + "_timestamp", iso_time(values[0], *offsets), None, "timestamp", None,
+                   code)

@@ -11,16 +11,12 @@ class Fixed:
     def __str__(self):
         """Canonical digits: leading zeros dropped, the meter's decimals kept ("273.764")."""
         text = self.text
-        negative = text[0] == "-"
         whole, dot, fraction = text.lstrip("+-").partition(".")
-        text = (whole.lstrip("0") or "0") + dot + fraction
-        return "-" + text if negative and text.strip("0.") else text
+        digits = (whole.lstrip("0") or "0") + dot + fraction
+        return "-" + digits if text[0] == "-" and digits.strip("0.") else digits
 
     def __repr__(self):
         return "Fixed(%r)" % self.text
-
-    def places(self):
-        return len(self.text.partition(".")[2])
 
     def scaled(self, places):
         """The value times 10**places, as an exact int (extra decimals truncated)."""
@@ -33,11 +29,8 @@ class Fixed:
             other = Fixed(str(other))
         if not isinstance(other, Fixed):
             return NotImplemented
-        places = max(self.places(), other.places())
+        places = max(len(self.text.partition(".")[2]), len(other.text.partition(".")[2]))
         return self.scaled(places) == other.scaled(places)
 
     def __hash__(self):
         return hash(str(self))
-
-    def __float__(self):
-        return float(self.text)
