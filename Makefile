@@ -43,9 +43,13 @@ DEBIAN_PACKAGES := gcc make libc6-dev python3 python3-venv xz-utils bzip2 gcc-mu
 # micropython-lib's frozen manifest; `aesgcm` compiled in.
 UNIX_FLAGS := MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 FROZEN_MANIFEST= \
 	USER_C_MODULES=$(ROOT)/cmodules MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1
-# The ESP ports' word size and single-precision floats.
+# The ESP ports' word size and single-precision floats, and the application frozen in
+# as on a board (firmware/manifest.py; MPY_LIB_DIR only has to hold a README.md).
+APP_SRC := $(wildcard firmware/lib/smarty/*.py) firmware/manifest.py
 UNIX32_FLAGS := MICROPY_FORCE_32BIT=1 \
-	CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT
+	CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT \
+	FROZEN_MANIFEST=$(ROOT)/firmware/manifest.py MPY_LIB_DIR=$(BUILD)/no-micropython-lib \
+	MPY_CROSS_FLAGS=-march=x86
 
 NATMOD_ARCHS := x64 x86 xtensa
 
@@ -84,10 +88,11 @@ $(BIN)/micropython: $(MP_STAMP) $(AESGCM_SRC) $(BIN)/mpy-cross
 		MICROPY_MPYCROSS=$(BIN)/mpy-cross
 	install -D $(BUILD)/unix64/micropython $@
 
-$(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(BIN)/mpy-cross
-	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) $(UNIX32_FLAGS) BUILD=$(BUILD)/unix32 \
+$(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(APP_SRC) $(BIN)/mpy-cross
+	mkdir -p $(BUILD)/no-micropython-lib && touch $(BUILD)/no-micropython-lib/README.md
+	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) $(UNIX32_FLAGS) BUILD=$(BUILD)/unix32-app \
 		MICROPY_MPYCROSS=$(BIN)/mpy-cross
-	install -D $(BUILD)/unix32/micropython $@
+	install -D $(BUILD)/unix32-app/micropython $@
 
 # ---- aesgcm as a dynamic native module ----
 
@@ -129,4 +134,4 @@ demo:
 	@echo "make demo: not yet (the firmware runtime issue brings it)"; exit 1
 
 clean:
-	rm -rf $(BUILD)/unix64 $(BUILD)/unix32 $(BUILD)/mpy-cross $(BUILD)/natmod $(BUILD)/ctest $(BIN)
+	rm -rf $(BUILD)/unix64 $(BUILD)/unix32-app $(BUILD)/mpy-cross $(BUILD)/natmod $(BUILD)/ctest $(BIN)

@@ -16,12 +16,16 @@ MP_SCRIPTS = Path(__file__).resolve().parent / "mp"
 RUNTIMES = {"micropython": "x64", "micropython32": "x86"}
 
 
-def run_micropython(runtime, script, *args, heapsize=None, path=(), timeout=900):
-    """Runs `script` on build/bin/<runtime>; returns stdout, fails the test on error."""
+def run_micropython(runtime, script, *args, heapsize=None, path=(), timeout=900, micropypath=None):
+    """Runs `script` on build/bin/<runtime>; returns stdout, fails the test on error.
+    The module path: `path` then the frozen modules then host_tests/mp, unless
+    `micropypath` gives it whole."""
     cmd = [str(BIN / runtime)]
     if heapsize:
         cmd += ["-X", f"heapsize={heapsize}"]
-    env = dict(os.environ, MICROPYPATH=":".join([".frozen", *map(str, path), str(MP_SCRIPTS)]))
+    if micropypath is None:
+        micropypath = [*path, ".frozen", MP_SCRIPTS]
+    env = dict(os.environ, MICROPYPATH=":".join(map(str, micropypath)))
     proc = subprocess.run(
         cmd + [str(script), *map(str, args)], capture_output=True, text=True, env=env,
         timeout=timeout,

@@ -58,10 +58,11 @@ def dlms_frame_length(frame):
 
 
 class Framer:
-    def __init__(self, size=2048, timeout_ms=500):
+    def __init__(self, size=2048, timeout_ms=500, buffer=None):
         # 2048: a Smarty frame with gas is 1234 bytes; the rest is room for the next
-        # frame's first bytes and for longer telegrams of other DSMR meters.
-        self.buf = bytearray(size)
+        # frame's first bytes and for longer telegrams of other DSMR meters.  `buffer`:
+        # a bytearray allocated early, before the heap fragments (ESP8266).
+        self.buf = bytearray(size) if buffer is None else buffer
         self._mv = memoryview(self.buf)
         self.timeout_ms = timeout_ms
         self.noise_bytes = 0

@@ -12,39 +12,28 @@ from .framer import dlms_frame_length
 LUXEMBOURG_AUTH_KEY = b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff"
 _SECURITY_BYTE = b"\x30"  # encrypted and authenticated: the AAD starts with it
 _TAG_LENGTH = 12
-BACKENDS = ("aesgcm", "cryptolib+viper", "cryptography", "pure-python")
-
-
-def _load(name):
-    if name == "aesgcm":
-        import aesgcm
-
-        return aesgcm.AESGCM
-    if name == "cryptolib+viper":
-        from . import gcm_viper
-
-        return gcm_viper.AESGCM
-    if name == "cryptography":
-        from . import gcm_cpython
-
-        return gcm_cpython.AESGCM
-    if name == "pure-python":
-        from . import gcm_pure
-
-        return gcm_pure.AESGCM
-    raise ValueError("unknown GCM backend %r (one of %s)" % (name, ", ".join(BACKENDS)))
+# (backend name, module that holds its AESGCM class), best first
+BACKENDS = (
+    ("aesgcm", "aesgcm"),
+    ("cryptolib+viper", "smarty.gcm_viper"),
+    ("cryptography", "smarty.gcm_cpython"),
+    ("pure-python", "smarty.gcm_pure"),
+)
 
 
 def load_backend(name=None):
     """(name, AESGCM class) of the backend asked for, or the best one available."""
+    for candidate, module in BACKENDS:
+        if name in (None, candidate):
+            try:
+                return candidate, __import__(module, None, None, ["AESGCM"]).AESGCM
+            except (ImportError, AttributeError, SyntaxError):
+                # SyntaxError: a firmware without the viper emitter
+                if name:
+                    raise
     if name:
-        return name, _load(name)
-    for candidate in BACKENDS:
-        try:
-            return candidate, _load(candidate)
-        except (ImportError, AttributeError, SyntaxError):
-            # SyntaxError: no viper emitter in this firmware
-            pass
+        raise ValueError("unknown GCM backend %r (one of %s)"
+                         % (name, ", ".join(b[0] for b in BACKENDS)))
     raise ImportError("no AES-GCM implementation available")  # pure-python always is
 
 
