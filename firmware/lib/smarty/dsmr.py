@@ -21,25 +21,30 @@ from .errors import ChecksumError, ParseError
 from .obis import MBUS_DEVICES, MBUS_UNKNOWN, STATE_CLASS, UNIT_CLASS, lookup
 from .values import Fixed
 
-# CRC16/ARC four bits at a time: a table of 16 entries instead of 256.
-_CRC_NIBBLE = [0] * 16
-for _i in range(16):
-    _crc = _i
-    for _ in range(4):
-        _crc = (_crc >> 1) ^ 0xA001 if _crc & 1 else _crc >> 1
-    _CRC_NIBBLE[_i] = _crc
-del _i, _crc, _
+try:  # viper where the firmware has it, else the pure-Python twin below
+    from .crc_viper import crc16_arc as _crc16
+except (ImportError, SyntaxError, ValueError):
+    # CRC16/ARC four bits at a time: a table of 16 entries instead of 256.
+    _CRC_NIBBLE = [0] * 16
+    for _i in range(16):
+        _crc = _i
+        for _ in range(4):
+            _crc = (_crc >> 1) ^ 0xA001 if _crc & 1 else _crc >> 1
+        _CRC_NIBBLE[_i] = _crc
+
+    def _crc16(data, start, end):
+        table = _CRC_NIBBLE
+        crc = 0
+        for i in range(start, end):
+            crc ^= data[i]
+            crc = (crc >> 4) ^ table[crc & 15]
+            crc = (crc >> 4) ^ table[crc & 15]
+        return crc
 
 
 def crc16(data, start=0, end=None):
     """CRC16/ARC of data[start:end]."""
-    table = _CRC_NIBBLE
-    crc = 0
-    for i in range(start, len(data) if end is None else end):
-        crc ^= data[i]
-        crc = (crc >> 4) ^ table[crc & 15]
-        crc = (crc >> 4) ^ table[crc & 15]
-    return crc
+    return _crc16(data, start, len(data) if end is None else end)
 
 
 def ascii_text(data):
@@ -173,8 +178,12 @@ class Telegram:
         """(name, value, unit, device class, state class, code) for every reading, in
         telegram order.  Unknown codes are named by their code and kept raw."""
         seen = set()
+        cursor = 0  # table position of the row before: telegram and table share an order
         for code, values in self.lines():
-            for reading in _readings(code, values, self._channels, self._offsets):
+            row, channel = obis_row(code, cursor)
+            if row is not None:
+                cursor = row[4]
+            for reading in _readings(code, values, row, channel, self._channels, self._offsets):
                 if reading[0] in seen:  # two objects with one name: keep both
                     reading = (reading[0] + "_" + code.replace(":", "_").replace(".", "_")
                                .replace("-", "_"),) + reading[1:]
@@ -191,50 +200,50 @@ class Telegram:
         return default
 
 
-def obis_row(code):
+def obis_row(code, start=0):
     """(OBIS table row or None, M-Bus channel digit or None) of a code."""
-    row = lookup(code)
+    row = lookup(code, start)
     if row is None and code[:2] == "0-" and code[2:3] in "1234" and code[3:4] == ":":
-        return lookup("0-n" + code[3:]), code[2]
+        return lookup("0-n" + code[3:], start), code[2]
     return row, None
 
 
-def _readings(code, values, channels, offsets):
-    row, channel = obis_row(code)
+def _readings(code, values, row, channel, channels, offsets):
+    """The readings (one, or a number and its timestamp) of one object line."""
     if row is None:  # unknown: kept raw, named by its code
-        yield (code, raw_value(values[0]) if len(values) == 1 else [raw_value(v) for v in values],
-               None, None, None, code)
-        return
-    _, name, unit, kind = row
-    device_class, state_class = None, STATE_CLASS.get(kind)
+        return ((code, raw_value(values[0]) if len(values) == 1 else [raw_value(v) for v in values],
+                 None, None, None, code),)
+    name, unit, kind = row[1], row[2], row[3]
     if channel is not None:
         meter = channels.get(channel) or ("mbus_" + channel, None, None)
         if kind in ("mbus", "mbus3"):
-            name, unit, device_class = meter
+            name, unit = meter[0], meter[1]
         else:
             name = meter[0] + "_" + name
     if kind == "time":
-        yield (name, iso_time(values[0], *offsets), None, "timestamp", None, code)
-    elif kind == "hex":
+        return ((name, iso_time(values[0], *offsets), None, "timestamp", None, code),)
+    if kind == "hex":
         try:
             text = ascii_text(unhexlify(values[0]))
         except ValueError:  # not hex after all: as sent
             text = values[0]
-        yield (name, text, None, None, None, code)
-    elif kind == "text":
-        yield (name, values[0], None, None, None, code)
-    elif kind == "list":
-        yield (name, [raw_value(v) for v in values], unit, None, None, code)
-    else:  # a number; event, mbus, mbus3 also a timestamp (DSMR 3: unit, then number)
-        if kind == "mbus3" and len(values) >= 3:
-            unit = values[-2] or unit
-        text, star, meter_unit = values[-1].partition("*")
-        unit = meter_unit if star else unit
-        value = number(text)
-        if value is None:  # kept as sent, never an error
-            yield (name, values[-1], unit, None, None, code)
-        else:
-            yield (name, value, unit, device_class or UNIT_CLASS.get(unit), state_class, code)
-        if kind in ("event", "mbus", "mbus3"):
-            yield (name + "_timestamp", iso_time(values[0], *offsets), None, "timestamp", None,
-                   code)
+        return ((name, text, None, None, None, code),)
+    if kind == "text":
+        return ((name, values[0], None, None, None, code),)
+    if kind == "list":
+        return ((name, [raw_value(v) for v in values], unit, None, None, code),)
+    # a number; event, mbus, mbus3 also a timestamp (DSMR 3: unit, then number)
+    if kind == "mbus3" and len(values) >= 3:
+        unit = values[-2] or unit
+    text, star, meter_unit = values[-1].partition("*")
+    unit = meter_unit if star else unit
+    value = number(text)
+    if value is None:  # kept as sent, never an error
+        reading = (name, values[-1], unit, None, None, code)
+    else:
+        device_class = meter[2] if channel is not None and kind[0] == "m" else UNIT_CLASS.get(unit)
+        reading = (name, value, unit, device_class, STATE_CLASS.get(kind), code)
+    if kind in ("event", "mbus", "mbus3"):
+        return (reading, (name + "_timestamp", iso_time(values[0], *offsets), None, "timestamp",
+                          None, code))
+    return (reading,)
