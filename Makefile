@@ -41,19 +41,22 @@ DEBIAN_PACKAGES := gcc make libc6-dev python3 python3-venv xz-utils bzip2 gcc-mu
 
 # The unix port, without what Debian's tarball lacks (btree, ffi) and without
 # micropython-lib's frozen manifest; `aesgcm` compiled in.
-UNIX_FLAGS := MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 FROZEN_MANIFEST= \
-	USER_C_MODULES=$(ROOT)/cmodules MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1
-# The ESP ports' word size and single-precision floats, and the application frozen in
-# as on a board (firmware/manifest.py; MPY_LIB_DIR only has to hold a README.md).
-APP_SRC := $(wildcard firmware/lib/smarty/*.py) firmware/manifest.py
+UNIX_FLAGS := MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
+	USER_C_MODULES=$(ROOT)/cmodules MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 \
+	MPY_LIB_DIR=$(BUILD)/no-micropython-lib
+# Frozen in as in stock ESP firmware: asyncio and umqtt (tools/manifest_unix.py;
+# MPY_LIB_DIR only has to hold a README.md).  The 32-bit build has the ESP ports' word
+# size and single-precision floats, and the application frozen in as on a board.
+APP_SRC := $(wildcard firmware/lib/*/*.py) firmware/manifest.py tools/manifest_unix.py \
+	$(BUILD)/umqtt/umqtt/simple.py
+UNIX64_FLAGS := FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix.py
 UNIX32_FLAGS := MICROPY_FORCE_32BIT=1 \
 	CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT \
-	FROZEN_MANIFEST=$(ROOT)/firmware/manifest.py MPY_LIB_DIR=$(BUILD)/no-micropython-lib \
-	MPY_CROSS_FLAGS=-march=x86
+	FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix32.py MPY_CROSS_FLAGS=-march=x86
 
 NATMOD_ARCHS := x64 x86 xtensa
 
-.PHONY: help deps print-debian-packages micropython natmod check-esp8266 venv test test-c test-py bench demo clean
+.PHONY: help deps print-debian-packages micropython umqtt natmod check-esp8266 venv test test-c test-py bench demo clean
 
 help:
 	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -83,12 +86,14 @@ $(BIN)/mpy-cross: $(MP_STAMP)
 	$(MAKE) -C $(MP_DIR)/mpy-cross -j$(JOBS) BUILD=$(BUILD)/mpy-cross
 	install -D $(BUILD)/mpy-cross/mpy-cross $@
 
-$(BIN)/micropython: $(MP_STAMP) $(AESGCM_SRC) $(BIN)/mpy-cross
-	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) BUILD=$(BUILD)/unix64 \
+$(BIN)/micropython: $(MP_STAMP) $(AESGCM_SRC) tools/manifest_unix.py $(BUILD)/umqtt/umqtt/simple.py \
+		$(BIN)/mpy-cross
+	mkdir -p $(BUILD)/no-micropython-lib && touch $(BUILD)/no-micropython-lib/README.md
+	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) $(UNIX64_FLAGS) BUILD=$(BUILD)/unix64-app \
 		MICROPY_MPYCROSS=$(BIN)/mpy-cross
-	install -D $(BUILD)/unix64/micropython $@
+	install -D $(BUILD)/unix64-app/micropython $@
 
-$(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(APP_SRC) $(BIN)/mpy-cross
+$(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(APP_SRC) tools/manifest_unix32.py $(BIN)/mpy-cross
 	mkdir -p $(BUILD)/no-micropython-lib && touch $(BUILD)/no-micropython-lib/README.md
 	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) $(UNIX32_FLAGS) BUILD=$(BUILD)/unix32-app \
 		MICROPY_MPYCROSS=$(BIN)/mpy-cross
@@ -108,6 +113,18 @@ $(BUILD)/natmod/aesgcm_%.mpy: $(MP_STAMP) $(AESGCM_SRC) $(AESGCM_DIR)/natmod/* $
 check-esp8266: $(MP_STAMP)
 	tools/check_esp8266.sh $(MP_DIR) $(ROOT)/cmodules/aesgcm $(BUILD)/esp8266-check
 
+# ---- umqtt.simple for the firmware on the unix port (frozen into the boards' firmware) ----
+
+UMQTT_VERSION := 1.3.4
+UMQTT_SHA256 := b6a2520239e3992c63a7de9370ee9b3d9d27819a90359c521f1c0f7ccab8d12f
+umqtt: $(BUILD)/umqtt/umqtt/simple.py
+
+$(BUILD)/umqtt/umqtt/simple.py: tools/pypi_sdist.py
+	python3 tools/pypi_sdist.py micropython-umqtt-simple micropython-umqtt.simple-$(UMQTT_VERSION).tar.gz \
+		$(UMQTT_SHA256) $(DL)/umqtt
+	install -D $(DL)/umqtt/micropython-umqtt.simple-$(UMQTT_VERSION)/umqtt/simple.py $@
+	touch $(BUILD)/umqtt/umqtt/__init__.py
+
 # ---- Python environment for host tests and tools ----
 
 venv: $(VENV)/.installed
@@ -124,7 +141,7 @@ test: test-c check-esp8266 test-py
 test-c: $(MP_STAMP)
 	$(MAKE) -C $(AESGCM_DIR)/test BUILD=$(BUILD)/ctest VECTORS=$(VECTORS)/gcm
 
-test-py: micropython natmod venv
+test-py: micropython natmod venv umqtt
 	$(PY) -m pytest -q host_tests
 
 bench: micropython natmod venv
@@ -134,4 +151,4 @@ demo:
 	@echo "make demo: not yet (the firmware runtime issue brings it)"; exit 1
 
 clean:
-	rm -rf $(BUILD)/unix64 $(BUILD)/unix32-app $(BUILD)/mpy-cross $(BUILD)/natmod $(BUILD)/ctest $(BIN)
+	rm -rf $(BUILD)/unix64-app $(BUILD)/unix32-app $(BUILD)/mpy-cross $(BUILD)/natmod $(BUILD)/ctest $(BIN)

@@ -5,6 +5,13 @@
       Decode captured P1 bytes (raw, or hex text if FILE ends in .hex): one JSON
       object per frame or error.  --runtime cpython (default), micropython or
       micropython32 (the built unix ports) runs the very same core.
+  p1.py simulate --telegram FILE --key HEX --pty LINK [--interval S] [faults]
+      A Smarty on a pty: encrypted frames at 115200 pace, timestamp and counters
+      advancing; faults on every Nth frame (--noise, --truncate, --wrong-key,
+      --replay, --oversize).
+  p1.py run --config FILE [--runtime micropython|micropython32]
+      The firmware (firmware/main.py) on the unix port, its P1 port the serial
+      device or pty given as uart.device in the config.
 """
 
 import argparse
@@ -42,6 +49,38 @@ def decode(args):
     return subprocess.call([str(binary), str(TOOLS / "p1decode.py"), *argv], env=micropython_env())
 
 
+def firmware_path(extra=()):
+    """MICROPYPATH for the firmware on the unix port: the application, umqtt, the
+    host's ussl shim, the frozen modules."""
+    return ":".join([*map(str, extra), str(LIB), str(ROOT / "build" / "umqtt"),
+                     str(TOOLS / "unix_shims"), ".frozen"])
+
+
+def run(args):
+    binary = BIN / args.runtime
+    if not binary.exists():
+        sys.exit(f"p1 run: {binary} is missing: run 'make micropython' first")
+    if not (ROOT / "build" / "umqtt" / "umqtt" / "simple.py").exists():
+        sys.exit("p1 run: umqtt is missing: run 'make umqtt' first")
+    cmd = [str(binary)]
+    if args.heapsize:
+        cmd += ["-X", f"heapsize={args.heapsize}"]
+    board = ROOT / "boards" / args.board / "board.json"
+    cmd += [str(ROOT / "firmware" / "main.py"), str(Path(args.config).resolve()), str(board)]
+    env = dict(os.environ, MICROPYPATH=firmware_path(args.path or ()))
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 130
+
+
+def simulate(args):
+    sys.path[:0] = [str(TOOLS)]
+    import p1sim
+
+    return p1sim.run(args)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,6 +93,22 @@ def main(argv=None):
                    "cryptography, pure-python)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(run=decode)
+
+    p = commands.add_parser("simulate", help="a simulated Smarty meter on a pty")
+    sys.path[:0] = [str(TOOLS)]
+    import p1sim
+
+    p1sim.add_arguments(p)
+    p.set_defaults(run=simulate)
+
+    p = commands.add_parser("run", help="the firmware on the MicroPython unix port")
+    p.add_argument("--config", required=True, help="config.json (uart.device: the P1 line)")
+    p.add_argument("--runtime", choices=RUNTIMES[1:], default="micropython")
+    p.add_argument("--board", default="unix", help="board description (boards/NAME/board.json)")
+    p.add_argument("--heapsize", help="MicroPython heap, e.g. 36k")
+    p.add_argument("--path", action="append", help="a directory put first on the module path "
+                   "(e.g. the application compiled to .mpy)")
+    p.set_defaults(run=run)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -66,6 +66,8 @@ class Framer:
         self._mv = memoryview(self.buf)
         self.timeout_ms = timeout_ms
         self.noise_bytes = 0
+        self.timeouts = 0  # frames cut short by a silence
+        self.overflows = 0  # frames longer than the buffer
         self._head = 0  # first byte not consumed
         self._tail = 0  # end of the bytes held
         self._state = _IDLE
@@ -177,6 +179,7 @@ class Framer:
             if self._cut_reported:
                 return
             self._cut_reported = True
+            self.timeouts += 1
         if message:
             raise FrameError(message)
 
@@ -221,6 +224,7 @@ class Framer:
                             continue
                         return None
                     if length[1] > len(buf):
+                        self.overflows += 1
                         self._drop("a %d-byte frame does not fit the %d-byte buffer"
                                    % (length[1], len(buf)))
                     self._frame_end = start + length[1]
@@ -254,6 +258,7 @@ class Framer:
                                % (cut - start), True)
                     continue
                 if start == 0 and tail == len(buf):
+                    self.overflows += 1
                     self._drop("telegram longer than the %d-byte buffer" % len(buf))
                 return None
             # "!" + up to four hex digits (none in DSMR 2.2/3) + CR LF

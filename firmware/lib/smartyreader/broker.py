@@ -1,0 +1,99 @@
+# The MQTT connection: the only module that uses umqtt.  Errors become BrokerError
+# with a message a user can act on; passwords are never part of one.
+
+from umqtt.simple import MQTTClient, MQTTException
+
+_REFUSED = {
+    1: "the broker does not speak MQTT 3.1.1",
+    2: "the broker rejected the client id",
+    3: "the broker is unavailable",
+    4: "wrong mqtt.user or mqtt.password",
+    5: "not authorized: wrong mqtt.user or mqtt.password",
+}
+
+
+_TIMEOUT_S = 10
+
+
+class BrokerError(OSError):
+    pass
+
+
+class Broker:
+    def __init__(self, cfg, client_id, status_topic):
+        self._cfg = cfg
+        self._client_id = client_id
+        self._status = status_topic
+        self._client = None
+
+    @property
+    def connected(self):
+        return self._client is not None
+
+    def connect(self):
+        """Connects, with `offline` (retained) as last will and `online` published."""
+        cfg = self._cfg
+        params = {}
+        if cfg["mqtt.tls"]:
+            params = {"server_hostname": cfg["mqtt.host"]}
+            if cfg["mqtt.ca"]:
+                try:
+                    with open(cfg["mqtt.ca"], "rb") as f:
+                        params["cadata"] = f.read()
+                except OSError:
+                    raise BrokerError("mqtt.ca: cannot read %s" % cfg["mqtt.ca"])
+        client = MQTTClient(self._client_id, cfg["mqtt.host"], cfg["mqtt.port"],
+                            user=cfg["mqtt.user"], password=cfg["mqtt.password"],
+                            keepalive=cfg["mqtt.keepalive"], ssl=cfg["mqtt.tls"],
+                            ssl_params=params)
+        client.set_last_will(self._status, b"offline", retain=True)
+        where = "%s:%d" % (cfg["mqtt.host"], cfg["mqtt.port"])
+        try:
+            client.connect()
+        except MQTTException as e:
+            code = e.args[0] if e.args else 0
+            raise BrokerError("MQTT broker %s refused the connection: %s"
+                              % (where, _REFUSED.get(code, "code %s" % code)))
+        except (OSError, ValueError, IndexError) as e:
+            _close(client)
+            if cfg["mqtt.tls"] and not isinstance(e, IndexError):
+                raise BrokerError("TLS with the MQTT broker %s failed (%s): check mqtt.ca and "
+                                  "that the certificate is for %s" % (where, e, cfg["mqtt.host"]))
+            raise BrokerError("cannot reach the MQTT broker %s (%s)" % (where, e))
+        try:  # a broker that stops answering must not hang the reader
+            client.sock.settimeout(_TIMEOUT_S)
+        except (AttributeError, OSError):
+            pass
+        self._client = client
+        self.publish(self._status, b"online", True)
+
+    def publish(self, topic, payload, retain=False, qos=0):
+        """Publishes; with qos=1 returns only once the broker has acknowledged it.
+        BrokerError (and disconnected) if the connection broke."""
+        if self._client is None:
+            raise BrokerError("not connected")
+        try:
+            self._client.publish(topic, payload, retain, qos)
+        except (OSError, ValueError, IndexError, MQTTException) as e:
+            self.close()
+            raise BrokerError("lost the MQTT broker (%r)" % e)
+
+    def ping(self):
+        """Keeps the connection alive (the answer is read with the next acknowledgement)."""
+        try:
+            self._client.ping()
+        except (OSError, ValueError, AttributeError) as e:
+            self.close()
+            raise BrokerError("lost the MQTT broker (%r)" % e)
+
+    def close(self):
+        if self._client is not None:
+            _close(self._client)
+            self._client = None
+
+
+def _close(client):
+    try:
+        client.sock.close()
+    except (OSError, AttributeError):
+        pass

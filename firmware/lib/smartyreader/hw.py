@@ -1,0 +1,123 @@
+# The hardware: the P1 port (UART and data-request pin), the status LED, the
+# watchdog.  The only module that uses `machine`.  On a host (the unix port) the P1
+# port is a serial device or pty (uart.device), and a pin or watchdog the platform
+# does not have is a no-op: that is the whole of the shim.
+
+import sys
+
+try:
+    import machine
+except ImportError:
+    machine = None
+
+
+class _NoPin:
+    def value(self, *args):
+        return 0
+
+
+def _pin(number, active_low):
+    """An output pin, or a no-op where there is no pin (none configured, or a host)."""
+    if number is None or machine is None or not hasattr(machine, "Pin"):
+        return _NoPin(), False
+    return machine.Pin(number, machine.Pin.OUT), active_low
+
+
+class _SerialDevice:
+    """A POSIX serial device or pty, raw, read without waiting (Linux hosts)."""
+
+    _VTIME, _VMIN = 5, 6  # Linux c_cc indices (MicroPython's termios does not name them)
+
+    def __init__(self, path, baudrate):
+        import termios
+
+        self._file = open(path, "r+b")
+        fd = self._file.fileno()
+        termios.setraw(fd)
+        attrs = termios.tcgetattr(fd)
+        speed = getattr(termios, "B%d" % baudrate, None)
+        if speed is not None:
+            attrs[4] = attrs[5] = speed
+        # VMIN 0, VTIME 0: a read returns at once with what has arrived (MicroPython's
+        # readinto would otherwise wait for a full buffer).
+        attrs[6][self._VMIN] = 0
+        attrs[6][self._VTIME] = 0
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+    def readinto(self, buf):
+        try:
+            return self._file.readinto(buf) or 0
+        except OSError:  # EIO: nothing on the other side of a pty (yet, or any more)
+            return 0
+
+
+class _Uart:
+    def __init__(self, cfg):
+        kwargs = {"baudrate": cfg["uart.baudrate"], "rxbuf": cfg["uart.rxbuf"], "timeout": 0}
+        if sys.platform == "esp32":
+            kwargs["rx"] = cfg["uart.rx"]
+            if cfg["uart.tx"] is not None:
+                kwargs["tx"] = cfg["uart.tx"]
+            if cfg["uart.invert"]:
+                kwargs["invert"] = machine.UART.INV_RX
+        # ESP8266: UART0 on GPIO3, inverted by the SmartyReader PCB (no invert option)
+        self._uart = machine.UART(cfg["uart.id"] or 0, **kwargs)
+
+    def readinto(self, buf):
+        if not self._uart.any():
+            return 0
+        return self._uart.readinto(buf) or 0
+
+
+class P1Port:
+    """The meter's P1 port: data request and the bytes it sends."""
+
+    def __init__(self, cfg):
+        self._request, self._request_low = _pin(cfg["data_request.pin"],
+                                                cfg["data_request.active_low"])
+        if cfg["uart.device"]:
+            self._line = _SerialDevice(cfg["uart.device"], cfg["uart.baudrate"])
+        elif machine is None or not hasattr(machine, "UART"):
+            raise OSError("no UART on this platform: set uart.device")
+        else:
+            self._line = _Uart(cfg)
+
+    def request(self, on):
+        """Asserts (or releases) data request: the meter sends only while it is asserted."""
+        self._request.value(int(bool(on) != self._request_low))
+
+    def readinto(self, buf):
+        """Bytes received into buf (a memoryview); 0 if none are waiting."""
+        return self._line.readinto(buf)
+
+
+class StatusLed:
+    def __init__(self, cfg):
+        self._pin, self._low = _pin(cfg["status_led.pin"], cfg["status_led.active_low"])
+
+    def set(self, on):
+        self._pin.value(int(bool(on) != self._low))
+
+
+class Watchdog:
+    """The hardware watchdog where there is one; feed() at least every few seconds."""
+
+    def __init__(self):
+        self._wdt = None
+        if machine is not None and hasattr(machine, "WDT"):
+            try:
+                self._wdt = machine.WDT(timeout=30000) if sys.platform == "esp32" else machine.WDT()
+            except (TypeError, ValueError, OSError):
+                self._wdt = None
+
+    def feed(self):
+        if self._wdt:
+            self._wdt.feed()
+
+
+def detach_repl():
+    """Frees UART0 from the REPL (ESP8266: it is the meter's line)."""
+    import os
+
+    if hasattr(os, "dupterm"):
+        os.dupterm(None, 1)

@@ -1,0 +1,96 @@
+# What is published, built from a telegram's readings: the state JSON, per-field
+# values, Home Assistant discovery configs and the legacy (weigu SmartyReader)
+# payload.  No I/O here.
+
+from smarty.jsonout import dumps
+from smarty.values import Fixed
+
+# Units as Home Assistant spells them.
+HA_UNITS = {"m3": "m³"}
+# Computed fields: (name, unit, device class, state class)
+COMPUTED = (
+    ("net_power", "kW", "power", "measurement"),
+    ("energy_import_today", "kWh", "energy", "total_increasing"),
+    ("energy_export_today", "kWh", "energy", "total_increasing"),
+)
+
+
+def difference(a, b):
+    """a - b, exact (Fixed or int); None if either is missing."""
+    if a is None or b is None:
+        return None
+    a, b = _fixed(a), _fixed(b)
+    places = max(len(a.text.partition(".")[2]), len(b.text.partition(".")[2]))
+    value = a.scaled(places) - b.scaled(places)
+    digits = "%0*d" % (places + 1, abs(value))
+    text = digits[:-places] + "." + digits[-places:] if places else digits
+    return Fixed("-" + text if value < 0 else text)
+
+
+def _fixed(v):
+    return v if isinstance(v, Fixed) else Fixed(str(v))
+
+
+def is_published_number(value):
+    return isinstance(value, (int, Fixed)) and not isinstance(value, bool)
+
+
+def state_payload(readings, computed):
+    """The <topic>/state JSON: every field (exact numbers), then the computed ones."""
+    fields = {r[0]: r[1] for r in readings}
+    fields.update(computed)
+    return dumps(fields)
+
+
+def field_payload(value):
+    """A value as a per-field topic's payload: digits, text, or JSON for a list."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, dict)):
+        return dumps(value)
+    return str(value)
+
+
+def discovery(prefix, node, topic, meter_name, sensors):
+    """(topic, payload) of the retained Home Assistant discovery config of each sensor:
+    sensors are (field, unit, device class, state class)."""
+    device = {"identifiers": [node], "name": meter_name, "manufacturer": "Sagemcom",
+              "model": "Smarty (SmartyReader)"}
+    for field, unit, device_class, state_class in sensors:
+        config = {
+            "name": field.replace("_", " "),
+            "unique_id": node + "_" + field,
+            "object_id": node + "_" + field,
+            "state_topic": topic + "/state",
+            "value_template": "{{ value_json.%s }}" % field,
+            "availability_topic": topic + "/status",
+            "device": device,
+        }
+        if unit:
+            config["unit_of_measurement"] = HA_UNITS.get(unit, unit)
+        if device_class:
+            config["device_class"] = device_class
+        if state_class:
+            config["state_class"] = state_class
+        yield "%s/sensor/%s/%s/config" % (prefix, node, field), dumps(config)
+
+
+def sensors(readings):
+    """The readings Home Assistant gets a sensor for: numbers and timestamps."""
+    out = []
+    for name, value, unit, device_class, state_class, _ in readings:
+        if is_published_number(value) or device_class == "timestamp":
+            out.append((name, unit, device_class, state_class))
+    return out + list(COMPUTED)
+
+
+def legacy_payload(raw_timestamp, import_raw, export_raw):
+    """The weigu SmartyReader payload: dt is the meter's timestamp, c1/p1 the import and
+    export energy exactly as the meter writes them ("000273.764*kWh")."""
+    return dumps({"dt": raw_timestamp, "c1": import_raw, "p1": export_raw})
+
+
+def legacy_notice(kind, message):
+    """A legacy message that is not a reading: dt starts with "e" (error) or "c"
+    (connected), as the weigu subscriber expects."""
+    return dumps({"dt": ("error: " if kind == "error" else "connected: ") + message})

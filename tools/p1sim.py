@@ -1,0 +1,152 @@
+"""A simulated Smarty meter on a pty (host, CPython): `p1.py simulate`.
+
+Every interval it advances the telegram's timestamp and energy counters, encrypts it
+as a Smarty does (random system title, increasing frame counter) and writes the frame
+at 115200 8N1 pace.  Faults, each on every Nth frame: noise before the frame, a
+truncated frame, a wrong key, a replayed (earlier) frame, an oversize frame.  One JSON
+line per frame on stdout says what was sent.
+"""
+
+import json
+import os
+import pty
+import random
+import re
+import sys
+import termios
+import time
+import tty
+from datetime import datetime, timedelta
+
+from p1meter import encrypt_frame, with_crc
+
+BYTES_PER_SECOND = 11520  # 115200 baud, 10 bits per byte
+CHUNK = 16
+FAULTS = ("noise", "truncate", "wrong_key", "replay", "oversize")
+
+
+class Meter:
+    """The telegram template, advanced interval by interval."""
+
+    def __init__(self, template):
+        self.template = template[: template.rindex(b"!") + 1]
+        self.elapsed = 0.0
+
+    def _value(self, code):
+        m = re.search(re.escape(code.encode()) + rb"\((\d+\.\d+)\*", self.template)
+        return m.group(1).decode() if m else None
+
+    def telegram(self, elapsed):
+        """The template `elapsed` seconds later: timestamp moved, counters grown by the
+        powers it states (exact, in the meter's own format)."""
+        text = self.template
+        m = re.search(rb"0-0:1\.0\.0\((\d{12})([SW])\)", text)
+        if m:
+            stamp = datetime.strptime(m.group(1).decode(), "%y%m%d%H%M%S") + timedelta(seconds=elapsed)
+            text = text.replace(m.group(0), b"0-0:1.0.0(%s%s)" % (stamp.strftime("%y%m%d%H%M%S").encode(),
+                                                                  m.group(2)))
+        values = {}
+        for counter, power in (("1-0:1.8.0", "1-0:1.7.0"), ("1-0:2.8.0", "1-0:2.7.0"),
+                               ("1-0:3.8.0", "1-0:3.7.0"), ("1-0:4.8.0", "1-0:4.7.0")):
+            start, rate = self._value(counter), self._value(power)
+            if start is None:
+                continue
+            places = len(start.split(".")[1])
+            grown = int(start.replace(".", "")) + round(
+                int((rate or "0").replace(".", "")) * 10 ** (places - len((rate or "0.0").split(".")[1]))
+                * elapsed / 3600)
+            digits = str(grown).rjust(len(start) - 1, "0")
+            new = digits[:-places] + "." + digits[-places:]
+            text = re.sub(re.escape(counter.encode()) + rb"\(\d+\.\d+\*", counter.encode() + b"(" + new.encode() + b"*",
+                          text)
+            values[counter] = new
+        return with_crc(text), values
+
+
+def open_pty(link):
+    """A pty whose slave is reachable at `link` (a symlink); returns the master fd and
+    the slave fd, kept open so the link stays valid while readers come and go."""
+    master, slave = pty.openpty()
+    tty.setraw(master)
+    attrs = termios.tcgetattr(slave)
+    tty.setraw(slave)
+    attrs = termios.tcgetattr(slave)
+    attrs[4] = attrs[5] = termios.B115200
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(os.ttyname(slave), link)
+    return master, slave
+
+
+def paced_write(fd, data, rate):
+    start = time.monotonic()
+    for i in range(0, len(data), CHUNK):
+        os.write(fd, data[i : i + CHUNK])
+        if rate:
+            delay = start + (i + CHUNK) / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+
+def run(args):
+    meter = Meter(open(args.telegram, "rb").read())
+    key = bytes.fromhex(args.key)
+    rng = random.Random(args.seed)
+    title = b"SAG" + rng.randbytes(5)
+    master, slave = open_pty(args.pty)
+    out = sys.stdout
+    print(json.dumps({"pty": os.ttyname(slave), "link": args.pty, "system_title": title.hex()}),
+          file=out, flush=True)
+    sent = []  # good frames, for --replay
+    counter = args.first_counter
+    try:
+        n = 0
+        while args.count is None or n < args.count:
+            n += 1
+            telegram, values = meter.telegram(n * args.interval)
+            fault = next((f for f in FAULTS if getattr(args, f) and n % getattr(args, f) == 0), None)
+            frame_key = bytes(16) if fault == "wrong_key" else key
+            frame = encrypt_frame(telegram, frame_key, title, counter)
+            record = {"n": n, "frame_counter": counter, "fault": fault, "bytes": len(frame),
+                      "values": values, "timestamp": re.search(rb"0-0:1\.0\.0\((\w+)\)", telegram).group(1).decode()}
+            if fault == "replay" and sent:
+                frame = sent[-1]
+                record["frame_counter"] = int.from_bytes(frame[14:18], "big")
+                record["values"] = None
+            elif fault == "truncate":
+                frame = frame[: len(frame) * 3 // 5]
+            elif fault == "oversize":
+                frame = encrypt_frame(telegram + telegram, key, title, counter)
+            if fault == "noise":
+                paced_write(master, rng.randbytes(args.noise_bytes), args.rate)
+            if fault in (None, "noise"):
+                sent.append(frame)
+            counter += 1  # the meter's counter moves on, whatever the line does
+            print(json.dumps(record), file=out, flush=True)
+            paced_write(master, frame, args.rate)
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        os.close(master)
+        os.close(slave)
+        if os.path.islink(args.pty):
+            os.unlink(args.pty)
+    return 0
+
+
+def add_arguments(p):
+    p.add_argument("--telegram", required=True, help="plaintext telegram file (the template)")
+    p.add_argument("--key", required=True, help="meter key, 32 hex digits")
+    p.add_argument("--interval", type=float, default=10.0, help="seconds between frames")
+    p.add_argument("--pty", required=True, metavar="LINK", help="path of a symlink to the pty")
+    p.add_argument("--count", type=int, help="stop after this many frames")
+    p.add_argument("--rate", type=int, default=BYTES_PER_SECOND,
+                   help="bytes per second (default 115200 8N1; 0: as fast as possible)")
+    p.add_argument("--first-counter", type=int, default=1)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--noise-bytes", type=int, default=64)
+    for fault in FAULTS:
+        p.add_argument("--" + fault.replace("_", "-"), type=int, metavar="N", default=0,
+                       help=f"{fault.replace('_', ' ')} on every Nth frame")
