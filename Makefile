@@ -147,8 +147,8 @@ test-py: micropython natmod venv umqtt
 bench: micropython natmod venv
 	$(PY) bench/run.py --out BENCHMARKS.md
 
-demo:
-	@echo "make demo: not yet (the firmware runtime issue brings it)"; exit 1
+demo: micropython umqtt venv
+	cd tools && $(PY) demo.py
 
 clean:
 	rm -rf $(BUILD)/unix64-app $(BUILD)/unix32-app $(BUILD)/mpy-cross $(BUILD)/natmod $(BUILD)/ctest $(BIN)

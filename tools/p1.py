@@ -49,25 +49,24 @@ def decode(args):
     return subprocess.call([str(binary), str(TOOLS / "p1decode.py"), *argv], env=micropython_env())
 
 
-def firmware_path(extra=()):
-    """MICROPYPATH for the firmware on the unix port: the application, umqtt, the
-    host's ussl shim, the frozen modules."""
-    return ":".join([*map(str, extra), str(LIB), str(ROOT / "build" / "umqtt"),
-                     str(TOOLS / "unix_shims"), ".frozen"])
+def firmware_path(extra=(), frozen=False):
+    """MICROPYPATH for the firmware on the unix port: the application's source (or, with
+    frozen, the application frozen into micropython32, as on a board), the frozen
+    asyncio and umqtt, the host's ussl shim."""
+    app = [".frozen", str(LIB)] if frozen else [str(LIB), ".frozen"]
+    return ":".join([*map(str, extra), *app, str(TOOLS / "unix_shims")])
 
 
 def run(args):
     binary = BIN / args.runtime
     if not binary.exists():
         sys.exit(f"p1 run: {binary} is missing: run 'make micropython' first")
-    if not (ROOT / "build" / "umqtt" / "umqtt" / "simple.py").exists():
-        sys.exit("p1 run: umqtt is missing: run 'make umqtt' first")
     cmd = [str(binary)]
     if args.heapsize:
         cmd += ["-X", f"heapsize={args.heapsize}"]
     board = ROOT / "boards" / args.board / "board.json"
     cmd += [str(ROOT / "firmware" / "main.py"), str(Path(args.config).resolve()), str(board)]
-    env = dict(os.environ, MICROPYPATH=firmware_path(args.path or ()))
+    env = dict(os.environ, MICROPYPATH=firmware_path(args.path or (), args.frozen))
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
@@ -108,6 +107,8 @@ def main(argv=None):
     p.add_argument("--heapsize", help="MicroPython heap, e.g. 36k")
     p.add_argument("--path", action="append", help="a directory put first on the module path "
                    "(e.g. the application compiled to .mpy)")
+    p.add_argument("--frozen", action="store_true", help="run the application frozen into the "
+                   "runtime (micropython32), as on a board, rather than its source")
     p.set_defaults(run=run)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -104,7 +104,7 @@ def run(args):
         n = 0
         while args.count is None or n < args.count:
             n += 1
-            telegram, values = meter.telegram(n * args.interval)
+            telegram, values = meter.telegram(n * (args.step or max(1.0, args.interval)))
             fault = next((f for f in FAULTS if getattr(args, f) and n % getattr(args, f) == 0), None)
             frame_key = bytes(16) if fault == "wrong_key" else key
             frame = encrypt_frame(telegram, frame_key, title, counter)
@@ -140,6 +140,8 @@ def add_arguments(p):
     p.add_argument("--telegram", required=True, help="plaintext telegram file (the template)")
     p.add_argument("--key", required=True, help="meter key, 32 hex digits")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between frames")
+    p.add_argument("--step", type=float, help="meter seconds per frame (default: the interval, "
+                   "at least 1 s, so that every frame has its own timestamp)")
     p.add_argument("--pty", required=True, metavar="LINK", help="path of a symlink to the pty")
     p.add_argument("--count", type=int, help="stop after this many frames")
     p.add_argument("--rate", type=int, default=BYTES_PER_SECOND,

@@ -19,10 +19,11 @@ from smarty.reader import Reader
 from . import config, hw, publish
 from .broker import Broker, BrokerError
 from .net import WiFi
+from .ring import Ring
 
 _READ_IDLE_MS = 20
 _AUTH_STREAK = 3  # this many wrong tags in a row, and no good frame: "wrong key?"
-_READING_BYTES = 1800  # a state payload of a Smarty with gas, and its legacy payload
+_SLOT_BYTES = 2048  # a Smarty with gas: a 1.4 KB state payload and its legacy payload
 
 
 def log(message):
@@ -41,9 +42,13 @@ class App:
         self.legacy_topic = (cfg["mqtt.legacy_topic"] or self.topic + "/legacy") if cfg["mqtt.legacy"] else None
         client_id = cfg["mqtt.client_id"] or "smartyreader-" + wifi.mac_suffix()
         self.broker = Broker(cfg, client_id, self.topic + "/status")
-        self.queue = []  # (state payload, legacy payload or None), oldest first
-        self.queue_max = cfg["buffer.readings"] or max(4, gc.mem_free() // 2 // _READING_BYTES)
-        self.counters = {"replays": 0, "reconnects": 0, "dropped_readings": 0, "published": 0}
+        # Readings waiting for the broker, preallocated now (before the heap fragments):
+        # as many as buffer.readings, or a quarter of the free heap.
+        gc.collect()
+        self.queue = Ring(cfg["buffer.readings"] or max(2, gc.mem_free() // 4 // _SLOT_BYTES),
+                          _SLOT_BYTES)
+        self.writer = publish.JsonWriter()
+        self.counters = {"replays": 0, "reconnects": 0, "published": 0, "too_large": 0}
         self.last_counter = {}  # system title -> last frame counter accepted
         self.auth_streak = 0
         self.sensors = None  # for discovery, from the first telegram
@@ -54,6 +59,7 @@ class App:
         self.started = time.ticks_ms()
         self.last_error = None
         self.ever_connected = False
+        self.heap_after_gc = None  # free heap right after the collection that follows a frame
 
     # ---- reading ----
 
@@ -77,26 +83,49 @@ class App:
         self.accept(item)
 
     def accept(self, telegram):
-        readings = list(telegram.readings())  # the telegram's bytes are reused next frame
-        fields = {r[0]: r[1] for r in readings}
-        computed = self.computed(fields)
-        state = publish.state_payload(readings, computed)
-        legacy = None
-        if self.legacy_topic:
-            raw = {code: values for code, values in telegram.lines()
-                   if code in ("0-0:1.0.0", "1-0:1.8.0", "1-0:2.8.0")}
-            legacy = publish.legacy_payload(raw.get("0-0:1.0.0", [""])[0], raw.get("1-0:1.8.0", [""])[0],
-                                            raw.get("1-0:2.8.0", [""])[0])
-        if len(self.queue) >= self.queue_max:
-            self.queue.pop(0)
-            self.counters["dropped_readings"] += 1
-        self.queue.append((state, legacy))
-        if self.sensors is None:
-            self.sensors = publish.sensors(readings)
-            self.meter = fields.get("equipment_id") or (telegram.system_title or b"").hex() or "meter"
-        if self.cfg["mqtt.per_field"]:
-            latest = [(r[0], publish.field_payload(r[1])) for r in readings]
-            latest += [(name, publish.field_payload(value)) for name, value in computed.items()]
+        """Queues a telegram's payloads.  Its bytes are reused by the next frame, so all
+        is read now, in one pass, writing the state JSON straight into a ring slot."""
+        writer = self.writer
+        slot = self.queue.slot()
+        writer.start(slot)
+        wanted = {"power_import": None, "power_export": None, "energy_import": None,
+                  "energy_export": None, "timestamp": None, "equipment_id": None}
+        first = self.sensors is None
+        sensors = [] if first else None
+        latest = [] if self.cfg["mqtt.per_field"] else None
+        try:
+            for reading in telegram.readings():
+                name, value = reading[0], reading[1]
+                writer.field(name, value)
+                if name in wanted:
+                    wanted[name] = value
+                if sensors is not None and publish.is_sensor(reading):
+                    sensors.append((name, reading[2], reading[3], reading[4]))
+                if latest is not None:
+                    latest.append((name, publish.field_payload(value)))
+            for name, value in self.computed(wanted).items():
+                writer.field(name, value)
+                if latest is not None:
+                    latest.append((name, publish.field_payload(value)))
+            state = writer.finish()
+            legacy = 0
+            if self.legacy_topic:
+                raw = {code: values[0] for code, values in telegram.lines()
+                       if code in ("0-0:1.0.0", "1-0:1.8.0", "1-0:2.8.0")}
+                payload = publish.legacy_payload(raw.get("0-0:1.0.0", ""), raw.get("1-0:1.8.0", ""),
+                                                 raw.get("1-0:2.8.0", "")).encode()
+                slot[state : state + len(payload)] = payload
+                legacy = len(payload)
+        except (ValueError, IndexError) as e:  # larger than a slot: say so, count it
+            self.counters["too_large"] += 1
+            self.last_error = "reading not queued: %s" % e
+            log(self.last_error)
+            return
+        self.queue.commit(state, legacy)
+        if first:
+            self.sensors = sensors + list(publish.COMPUTED)
+            self.meter = wanted["equipment_id"] or (telegram.system_title or b"").hex() or "meter"
+        if latest is not None:
             self.latest = latest
         if self.led:
             self.led.set(True)
@@ -124,6 +153,10 @@ class App:
                 for item in self.reader.frames():
                     self.on_item(item)
                     item = None
+                    # A quiet moment (the next frame is seconds away): a telegram leaves
+                    # kilobytes of garbage, and collecting now keeps the heap unfragmented.
+                    gc.collect()
+                    self.heap_after_gc = gc.mem_free()
             else:
                 if self.led:
                     self.led.set(False)
@@ -140,12 +173,14 @@ class App:
         counters.update({
             "uptime_s": time.ticks_diff(time.ticks_ms(), self.started) // 1000,
             "free_heap": gc.mem_free(),
+            "free_heap_after_gc": self.heap_after_gc,
             "backend": self.reader.backend,
             "noise_bytes": framer.noise_bytes,
             "timeouts": framer.timeouts,
             "overflows": framer.overflows,
-            "buffered": len(self.queue),
-            "buffer_size": self.queue_max,
+            "dropped_readings": self.queue.dropped,
+            "buffered": self.queue.used,
+            "buffer_size": self.queue.count,
             "last_error": self.last_error,
             "hint": "wrong key?" if self.auth_streak >= _AUTH_STREAK else None,
         })
@@ -170,12 +205,14 @@ class App:
                                                            "Smarty " + self.meter, self.sensors):
                 broker.publish(config_topic, payload, True)
             self.discovery_sent = True
-        while self.queue:
-            state, legacy = self.queue[0]
+            gc.collect()
+        queue = self.queue
+        while queue.used:
+            state, legacy = queue.oldest()
             broker.publish(topic + "/state", state, False, 1)
             if legacy:
                 broker.publish(self.legacy_topic, legacy, False, 1)
-            self.queue.pop(0)
+            queue.pop()
             self.counters["published"] += 1
         latest, self.latest = self.latest, None
         for field, payload in latest or ():
@@ -200,7 +237,6 @@ class App:
                 if time.ticks_diff(now, next_diag) >= 0:
                     self.broker.publish(self.topic + "/diag", self.diagnostics())
                     next_diag = time.ticks_add(now, interval)
-                    gc.collect()  # a quiet moment
                 if self.cfg["mqtt.keepalive"] and time.ticks_diff(now, next_ping) >= 0:
                     self.broker.ping()
                     next_ping = time.ticks_add(now, self.cfg["mqtt.keepalive"] * 500)

@@ -39,9 +39,11 @@ class Broker:
             if cfg["mqtt.ca"]:
                 try:
                     with open(cfg["mqtt.ca"], "rb") as f:
-                        params["cadata"] = f.read()
+                        params["cadata"] = _der(f.read())
                 except OSError:
                     raise BrokerError("mqtt.ca: cannot read %s" % cfg["mqtt.ca"])
+                except ValueError:
+                    raise BrokerError("mqtt.ca: %s is not a PEM or DER certificate" % cfg["mqtt.ca"])
         client = MQTTClient(self._client_id, cfg["mqtt.host"], cfg["mqtt.port"],
                             user=cfg["mqtt.user"], password=cfg["mqtt.password"],
                             keepalive=cfg["mqtt.keepalive"], ssl=cfg["mqtt.tls"],
@@ -90,6 +92,17 @@ class Broker:
         if self._client is not None:
             _close(self._client)
             self._client = None
+
+
+def _der(certificate):
+    """A certificate as DER (what mbedtls takes in every MicroPython port), from PEM or DER."""
+    if not certificate.startswith(b"-----BEGIN"):
+        return certificate
+    from binascii import a2b_base64
+
+    lines = certificate.split(b"\n")
+    end = next(i for i, line in enumerate(lines) if line.startswith(b"-----END"))
+    return a2b_base64(b"".join(line.strip() for line in lines[1:end]))
 
 
 def _close(client):

@@ -35,11 +35,41 @@ def is_published_number(value):
     return isinstance(value, (int, Fixed)) and not isinstance(value, bool)
 
 
-def state_payload(readings, computed):
-    """The <topic>/state JSON: every field (exact numbers), then the computed ones."""
-    fields = {r[0]: r[1] for r in readings}
-    fields.update(computed)
-    return dumps(fields)
+class JsonWriter:
+    """Writes one JSON object into a given buffer (a ring slot): no pieces, no copy."""
+
+    def __init__(self):
+        self.buf = None
+        self.length = 0
+
+    def write(self, text):
+        data = text.encode() if isinstance(text, str) else text
+        end = self.length + len(data)
+        if end > len(self.buf):
+            raise ValueError("payload longer than %d bytes" % len(self.buf))
+        self.buf[self.length : end] = data
+        self.length = end
+
+    def start(self, buf):
+        self.buf, self.length = buf, 0
+        self.write(b"{")
+
+    def field(self, name, value):
+        if self.length > 1:
+            self.write(b", ")
+        self.write(b'"')
+        self.write(name)  # field names are snake_case: nothing to escape
+        self.write(b'": ')
+        if isinstance(value, (str, list, tuple, dict)) or value is None or value is True or value is False:
+            self.write(dumps(value))
+        else:  # int or Fixed: the digits
+            self.write(str(value))
+
+    def finish(self):
+        """The object's length in the buffer."""
+        self.write(b"}")
+        self.buf = None
+        return self.length
 
 
 def field_payload(value):
@@ -75,13 +105,9 @@ def discovery(prefix, node, topic, meter_name, sensors):
         yield "%s/sensor/%s/%s/config" % (prefix, node, field), dumps(config)
 
 
-def sensors(readings):
-    """The readings Home Assistant gets a sensor for: numbers and timestamps."""
-    out = []
-    for name, value, unit, device_class, state_class, _ in readings:
-        if is_published_number(value) or device_class == "timestamp":
-            out.append((name, unit, device_class, state_class))
-    return out + list(COMPUTED)
+def is_sensor(reading):
+    """Whether Home Assistant gets a sensor for a reading: numbers and timestamps."""
+    return is_published_number(reading[1]) or reading[3] == "timestamp"
 
 
 def legacy_payload(raw_timestamp, import_raw, export_raw):

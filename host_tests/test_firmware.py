@@ -1,0 +1,261 @@
+"""The firmware end to end on the host: a simulated Smarty on a real pty -> firmware on
+the 32-bit MicroPython port (the application frozen in, as on a board) -> a real
+Mosquitto -> a real subscriber (mosquitto_sub)."""
+
+import json
+import sys
+import time
+from decimal import Decimal
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import p1harness as h  # noqa: E402
+
+KEY = "000102030405060708090a0b0c0d0e0f"
+HEAP = "64k"  # frozen application: the 36k the issue asks for is not reached (BENCHMARKS.md)
+TOPIC = "smartyreader"
+
+
+@pytest.fixture
+def rig(tmp_path):
+    """Starts what a test asks for and stops it all afterwards."""
+    started = []
+
+    class Rig:
+        def broker(self, **kw):
+            b = h.Broker(tmp_path / f"broker{len(started)}", **kw).start()
+            started.append(b)
+            return b
+
+        def simulator(self, **kw):
+            s = h.Simulator(tmp_path, KEY, **kw)
+            started.append(s)
+            return s
+
+        def firmware(self, broker_port, sim, heapsize=HEAP, **mqtt):
+            config = h.firmware_config(tmp_path / "config.json", KEY, broker_port, sim.link, **mqtt)
+            f = h.Firmware(tmp_path, config, heapsize=heapsize, frozen=True)
+            started.append(f)
+            return f
+
+        def subscriber(self, port, *topics, **kw):
+            s = h.Subscriber(tmp_path, port, topics=topics or (TOPIC + "/#",), **kw)
+            started.append(s)
+            return s
+
+    yield Rig()
+    for thing in reversed(started):
+        thing.stop()
+
+
+def states(sub):
+    return [json.loads(p, parse_float=Decimal) for _, p in sub.messages(TOPIC + "/state")]
+
+
+def wait(predicate, timeout, what, firmware=None):
+    try:
+        return h.wait_for(predicate, timeout, what)
+    except TimeoutError:
+        log = firmware.log()[-3000:] if firmware else ""
+        pytest.fail(f"timed out waiting for {what}\nfirmware log:\n{log}")
+
+
+def iso(raw):
+    return "20%s-%s-%sT%s:%s:%s%s" % (raw[0:2], raw[2:4], raw[4:6], raw[6:8], raw[8:10], raw[10:12],
+                                     "+02:00" if raw[12] == "S" else "+01:00")
+
+
+def test_values_arrive_exactly_with_discovery_and_legacy(rig):
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port)
+    # frames sent before the firmware has opened the line are lost, as on a real line
+    sim = rig.simulator(interval=0.5, count=12)
+    fw = rig.firmware(broker.port, sim, per_field=True, legacy=True)
+    wait(lambda: len(sim.frames()) >= 12 and len(states(sub)) >= 8, 60, "8 states", fw)
+    time.sleep(1)
+    sent = {iso(f["timestamp"]): f["values"] for f in sim.frames()}
+    for state in states(sub):
+        values = sent[state["timestamp"]]
+        # exact digits, through the single-precision 32-bit port
+        assert state["energy_import"] == Decimal(values["1-0:1.8.0"])
+        assert state["energy_export"] == Decimal(values["1-0:2.8.0"])
+        assert str(state["energy_export"]) == str(Decimal(values["1-0:2.8.0"]))
+        assert state["net_power"] == Decimal("-3.454")  # 0.000 - 3.454 kW
+        assert state["equipment_id"] == "SAG1030700026568"
+    # per-field topics carry the same digits
+    exports = [p for _, p in sub.messages(TOPIC + "/energy_export")]
+    assert exports and all(Decimal(p) in {Decimal(v["1-0:2.8.0"]) for v in sent.values()} for p in exports)
+    # the legacy payload, read as the weigu subscriber script reads it
+    legacy = [json.loads(p) for _, p in sub.messages(TOPIC + "/legacy")]
+    readings = [m for m in legacy if not m["dt"].startswith(("e", "c"))]
+    assert len(readings) == len(states(sub))
+    by_raw = {f["timestamp"]: f["values"] for f in sim.frames()}
+    for m in readings:
+        assert m["c1"].endswith("*kWh")
+        assert float(m["p1"].replace("*kWh", "")) == float(by_raw[m["dt"]]["1-0:2.8.0"])
+        assert m["p1"] == by_raw[m["dt"]]["1-0:2.8.0"] + "*kWh"
+    assert any(m["dt"].startswith("c") for m in legacy)  # the connect notice
+
+
+# units, device classes and state classes Home Assistant accepts together
+HA_ACCEPTS = {
+    "energy": ({"kWh", "Wh", "MWh", "GJ"}, {"total_increasing", "total"}),
+    "power": ({"kW", "W"}, {"measurement"}),
+    "reactive_energy": ({"kvarh", "varh"}, {"total_increasing", "total"}),
+    "reactive_power": ({"kvar", "var"}, {"measurement"}),
+    "apparent_power": ({"kVA", "VA"}, {"measurement", None}),
+    "voltage": ({"V"}, {"measurement"}),
+    "current": ({"A"}, {"measurement"}),
+    "gas": ({"m³"}, {"total_increasing", "total"}),
+    "water": ({"m³"}, {"total_increasing", "total"}),
+    "timestamp": ({None}, {None}),
+    None: ({None}, {"total_increasing", None}),
+}
+
+
+def test_discovery_configs_are_valid_for_home_assistant(rig):
+    broker = rig.broker()
+    sim = rig.simulator(interval=0.5, count=4)
+    fw = rig.firmware(broker.port, sim)
+    probe = rig.subscriber(broker.port, TOPIC + "/state")
+    wait(lambda: probe.messages(), 30, "a state", fw)
+    time.sleep(0.5)
+    sub = rig.subscriber(broker.port, "homeassistant/#")  # retained: they come at once
+    configs = wait(lambda: len(sub.messages()) > 40 and sub.messages(), 20, "discovery configs", fw)
+    state = states(probe)[0]
+    unique = set()
+    for topic, payload in configs:
+        config = json.loads(payload)
+        field = topic.split("/")[-2]
+        assert topic == f"homeassistant/sensor/smarty_sag1030700026568/{field}/config"
+        assert config["state_topic"] == TOPIC + "/state"
+        assert config["availability_topic"] == TOPIC + "/status"
+        assert config["value_template"] == "{{ value_json.%s }}" % field and field in state
+        assert config["unique_id"] not in unique
+        unique.add(config["unique_id"])
+        units, state_classes = HA_ACCEPTS[config.get("device_class")]
+        assert config.get("unit_of_measurement") in units, (field, config)
+        assert config.get("state_class") in state_classes, (field, config)
+    energy = json.loads(dict(configs)["homeassistant/sensor/smarty_sag1030700026568/energy_import/config"])
+    assert (energy["device_class"], energy["state_class"], energy["unit_of_measurement"]) == (
+        "energy", "total_increasing", "kWh")
+
+
+def test_availability_and_last_will(rig):
+    broker = rig.broker()
+    sim = rig.simulator(interval=0.5)
+    fw = rig.firmware(broker.port, sim)
+    status = rig.subscriber(broker.port, TOPIC + "/status")
+    wait(lambda: ("smartyreader/status", "online") in status.messages(), 30, "online", fw)
+    fw.stop(sig=9)  # power cut: no clean disconnect
+    wait(lambda: status.messages()[-1] == ("smartyreader/status", "offline"), 30, "the last will")
+
+
+def test_faults_are_counted_and_the_loop_goes_on(rig):
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port)
+    faults = (("noise", 2), ("truncate", 3), ("wrong_key", 5), ("replay", 7), ("oversize", 11))
+    sim = rig.simulator(interval=0.4, count=24, faults=faults)
+    fw = rig.firmware(broker.port, sim)
+    wait(lambda: len(sim.frames()) >= 24, 60, "the simulator")
+    good = [iso(f["timestamp"]) for f in sim.frames() if f["fault"] in (None, "noise")]
+    wait(lambda: states(sub) and states(sub)[-1]["timestamp"] == good[-1], 30, "the last good frame", fw)
+    got = [s["timestamp"] for s in states(sub)]
+    # every good frame from the first one the firmware could see (the line opened late)
+    assert got == good[good.index(got[0]):]
+    assert len(got) >= len(good) - 2
+    diag = wait(lambda: [json.loads(p) for _, p in sub.messages(TOPIC + "/diag")
+                         if json.loads(p)["frames_ok"] >= len(got)], 30, "diagnostics", fw)[-1]
+    # a cut frame running into the next one fails its tag: wrong keys and cuts both count
+    assert diag["auth_failures"] >= sum(f["fault"] in ("wrong_key", "truncate") for f in sim.frames()) - 2
+    assert diag["replays"] >= 1
+    assert diag["overflows"] >= 1 and diag["frame_errors"] >= 1  # the oversize frame
+    assert diag["noise_bytes"] > 0
+    assert fw.process.alive()
+
+
+def test_a_wrong_key_is_reported_as_such(rig):
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port, TOPIC + "/diag")
+    sim = rig.simulator(interval=0.3, faults=(("wrong_key", 1),))
+    fw = rig.firmware(broker.port, sim)
+    diag = wait(lambda: [json.loads(p) for _, p in sub.messages() if json.loads(p)["auth_failures"] >= 3],
+                30, "auth failures in diag", fw)[-1]
+    assert diag["hint"] == "wrong key?" and diag["frames_ok"] == 0
+    assert KEY not in fw.log() and KEY.upper() not in fw.log()
+
+
+def test_tls_and_password(rig, tmp_path):
+    ca, cert, key = h.make_ca(tmp_path / "pki")
+    broker = rig.broker(tls=(cert, key), users={"smarty": "s3cret-pass"})
+    sub = rig.subscriber(broker.port, TOPIC + "/state", user="smarty", password="s3cret-pass",
+                         cafile=ca)
+    sim = rig.simulator(interval=0.5)
+    # TLS takes more heap than the budget leaves (as on an ESP8266): the default heap
+    fw = rig.firmware(broker.port, sim, heapsize=None, tls=True, ca=str(ca), user="smarty",
+                      password="s3cret-pass")
+    wait(lambda: len(states(sub)) >= 2, 60, "states over TLS", fw)
+    assert "s3cret-pass" not in fw.log()
+
+
+def test_wrong_password_and_wrong_ca_give_clear_errors(rig, tmp_path):
+    ca, cert, key = h.make_ca(tmp_path / "pki")
+    other_ca, _, _ = h.make_ca(tmp_path / "other")
+    broker = rig.broker(tls=(cert, key), users={"smarty": "s3cret-pass"})
+    sim = rig.simulator(interval=0.5)
+    fw = rig.firmware(broker.port, sim, heapsize=None, tls=True, ca=str(ca), user="smarty",
+                      password="wrong")
+    wait(lambda: "wrong mqtt.user or mqtt.password" in fw.log(), 30, "the password error", fw)
+    assert fw.process.alive() and "wrong\"" not in fw.log()
+    fw.stop()
+    fw = rig.firmware(broker.port, sim, heapsize=None, tls=True, ca=str(other_ca), user="smarty",
+                      password="s3cret-pass")
+    wait(lambda: "check mqtt.ca" in fw.log(), 30, "the CA error", fw)
+    assert fw.process.alive()
+
+
+def test_broker_down_for_60_s_loses_no_reading(rig, tmp_path):
+    broker = rig.broker(persistence=True)
+    # a persistent session: what the firmware publishes while this one is away waits for it
+    sub = rig.subscriber(broker.port, TOPIC + "/state", client_id="test-outage")
+    # 2 s frames: 30 readings wait while the broker is down; the default heap (not the
+    # budget: the ring is sized from the free heap) holds them
+    sim = rig.simulator(interval=2.0, count=50)
+    fw = rig.firmware(broker.port, sim, heapsize=None)
+    wait(lambda: len(states(sub)) >= 5, 60, "the first states", fw)
+    broker.stop()
+    time.sleep(60)
+    restarted = h.Broker(broker.dir, port=broker.port, persistence=True).start()
+    rig_stop = restarted  # stopped with the others
+    sub2 = rig.subscriber(broker.port, TOPIC + "/state", client_id="test-outage")
+    wait(lambda: len(sim.frames()) >= 50, 120, "the simulator's 50 frames")
+    sent = [iso(f["timestamp"]) for f in sim.frames()]
+    received = lambda: [s["timestamp"] for s in states(sub) + states(sub2)]  # noqa: E731
+    wait(lambda: sent[-1] in received(), 150, "every reading after the outage", fw)
+    got = []
+    for stamp in received():  # at least once: drop repeats, keep the order
+        if stamp not in got:
+            got.append(stamp)
+    assert got == sent[sent.index(got[0]):]  # from the first frame the firmware could see
+    assert len(got) >= len(sent) - 2
+    rig_stop.stop()
+
+
+def test_soak_5000_frames(rig):
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port, TOPIC + "/diag")
+    sim = rig.simulator(interval=0.02, count=5000, rate=0)
+    fw = rig.firmware(broker.port, sim)
+    final = wait(lambda: [json.loads(p) for _, p in sub.messages()
+                          if json.loads(p)["frames_ok"] + json.loads(p)["frame_errors"] >= 4990
+                          and json.loads(p)["published"] == json.loads(p)["frames_ok"]],
+                 900, "5000 frames through", fw)[-1]
+    assert "MemoryError" not in fw.log()
+    diags = [json.loads(p) for _, p in sub.messages()]
+    early = next(d for d in diags if d["frames_ok"] >= 100)
+    # the heap after the per-frame collection does not shrink over thousands of frames
+    assert final["free_heap_after_gc"] >= early["free_heap_after_gc"] - 256, (early, final)
+    assert final["frames_ok"] >= 4950, final
