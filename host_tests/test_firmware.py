@@ -229,11 +229,10 @@ def test_broker_down_for_60_s_loses_no_reading(rig, tmp_path):
     broker.stop()
     time.sleep(60)
     restarted = h.Broker(broker.dir, port=broker.port, persistence=True).start()
-    rig_stop = restarted  # stopped with the others
-    sub2 = rig.subscriber(broker.port, TOPIC + "/state", client_id="test-outage")
+    # the subscriber reconnects by itself; its session (and what waited in it) persisted
     wait(lambda: len(sim.frames()) >= 50, 120, "the simulator's 50 frames")
     sent = [iso(f["timestamp"]) for f in sim.frames()]
-    received = lambda: [s["timestamp"] for s in states(sub) + states(sub2)]  # noqa: E731
+    received = lambda: [s["timestamp"] for s in states(sub)]  # noqa: E731
     wait(lambda: sent[-1] in received(), 150, "every reading after the outage", fw)
     got = []
     for stamp in received():  # at least once: drop repeats, keep the order
@@ -241,21 +240,32 @@ def test_broker_down_for_60_s_loses_no_reading(rig, tmp_path):
             got.append(stamp)
     assert got == sent[sent.index(got[0]):]  # from the first frame the firmware could see
     assert len(got) >= len(sent) - 2
-    rig_stop.stop()
+    restarted.stop()
 
 
 def test_soak_5000_frames(rig):
+    """5000 frames as fast as the line takes them: no MemoryError, the heap after the
+    per-frame collection stable, every reading published or counted as dropped (a flood
+    outruns the broker; a meter sends one frame in 10 s)."""
     broker = rig.broker()
     sub = rig.subscriber(broker.port, TOPIC + "/diag")
     sim = rig.simulator(interval=0.02, count=5000, rate=0)
     fw = rig.firmware(broker.port, sim)
-    final = wait(lambda: [json.loads(p) for _, p in sub.messages()
-                          if json.loads(p)["frames_ok"] + json.loads(p)["frame_errors"] >= 4990
-                          and json.loads(p)["published"] == json.loads(p)["frames_ok"]],
-                 900, "5000 frames through", fw)[-1]
+
+    wait(lambda: len(sim.frames()) >= 5000, 1200, "the simulator's 5000 frames")
+
+    def settled():  # two diagnostics in a row with nothing new and nothing waiting
+        diags = [json.loads(p) for _, p in sub.messages()]
+        if len(diags) >= 2 and diags[-1]["frames_ok"] == diags[-2]["frames_ok"] and not diags[-1]["buffered"]:
+            return diags[-1]
+        return None
+
+    final = wait(settled, 120, "the firmware to settle", fw)
     assert "MemoryError" not in fw.log()
     diags = [json.loads(p) for _, p in sub.messages()]
     early = next(d for d in diags if d["frames_ok"] >= 100)
     # the heap after the per-frame collection does not shrink over thousands of frames
     assert final["free_heap_after_gc"] >= early["free_heap_after_gc"] - 256, (early, final)
-    assert final["frames_ok"] >= 4950, final
+    # all but the first frames, sent before the firmware had opened the line
+    assert final["frames_ok"] >= 4900 and final["frame_errors"] == 0, final
+    assert final["published"] + final["dropped_readings"] == final["frames_ok"], final

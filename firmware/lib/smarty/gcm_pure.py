@@ -4,6 +4,8 @@
 # long ints on 32-bit ports); GHASH uses Python ints with a 4-bit table (Shoup).
 # Slow by design of the language, not of the algorithm: see BENCHMARKS.md.
 
+from .gcm_base import GcmBase
+
 
 def _rotl8(x, n):
     return ((x << n) | (x >> (8 - n))) & 0xFF
@@ -80,7 +82,7 @@ def _encrypt_block(rk, block):
     return t
 
 
-class AESGCM:
+class AESGCM(GcmBase):
     def __init__(self, key):
         if len(key) != 16:
             raise ValueError("key must be 16 bytes")
@@ -108,11 +110,11 @@ class AESGCM:
             y = z
         return y
 
-    def _tag(self, iv, aad, ct, taglen):
+    def _tag(self, iv, aad, ct):
         y = self._ghash(self._ghash(0, aad), ct)
         y = self._ghash(y, (len(aad) * 8).to_bytes(8, "big") + (len(ct) * 8).to_bytes(8, "big"))
         mask = int.from_bytes(_encrypt_block(self._rk, bytes(iv) + b"\x00\x00\x00\x01"), "big")
-        return (y ^ mask).to_bytes(16, "big")[:taglen]
+        return (y ^ mask).to_bytes(16, "big")
 
     def _ctr(self, iv, data, out):
         counter = bytearray(16)
@@ -124,38 +126,3 @@ class AESGCM:
             stream = _encrypt_block(self._rk, counter)
             for j in range(min(16, len(data) - i)):
                 out[i + j] = data[i + j] ^ stream[j]
-
-    def decrypt(self, iv, aad, ct, tag):
-        out = bytearray(len(ct))
-        self.decrypt_into(iv, aad, ct, tag, out)
-        return bytes(out)
-
-    def decrypt_into(self, iv, aad, ct, tag, out):
-        _check(iv, tag)
-        if len(out) < len(ct):
-            raise ValueError("out buffer too small")
-        expected = self._tag(iv, aad, ct, len(tag))
-        diff = 0
-        for a, b in zip(expected, tag):
-            diff |= a ^ b
-        if diff:
-            if out is not ct:  # in place, the ciphertext stays as it was
-                for i in range(len(ct)):
-                    out[i] = 0
-            raise ValueError("authentication failed")
-        self._ctr(iv, ct, out)
-
-    def encrypt(self, iv, aad, pt, taglen=12):
-        _check(iv, None)
-        if not 12 <= taglen <= 16:
-            raise ValueError("tag must be 12 to 16 bytes")
-        out = bytearray(len(pt))
-        self._ctr(iv, pt, out)
-        return bytes(out), self._tag(iv, aad, out, taglen)
-
-
-def _check(iv, tag):
-    if len(iv) != 12:
-        raise ValueError("IV must be 12 bytes")
-    if tag is not None and not 12 <= len(tag) <= 16:
-        raise ValueError("tag must be 12 to 16 bytes")

@@ -12,6 +12,7 @@ from array import array
 import cryptolib
 import micropython
 
+from .gcm_base import GcmBase
 from .gcm_pure import _REM4
 
 _ECB = 1
@@ -95,16 +96,6 @@ def _tag_into(y: ptr32, mask: ptr8, out: ptr8):
 
 
 @micropython.viper
-def _differs(a: ptr8, b: ptr8, n: int) -> int:
-    diff = 0  # constant time: no early exit
-    i = 0
-    while i < n:
-        diff |= a[i] ^ b[i]
-        i += 1
-    return diff
-
-
-@micropython.viper
 def _zero(buf: ptr8, n: int):
     i = 0
     while i < n:
@@ -112,7 +103,7 @@ def _zero(buf: ptr8, n: int):
         i += 1
 
 
-class AESGCM:
+class AESGCM(GcmBase):
     def __init__(self, key):
         if len(key) != 16:
             raise ValueError("key must be 16 bytes")
@@ -185,33 +176,3 @@ class AESGCM:
             _xor_into(out, data, stream, offset, min(16, n - offset))
             offset += 16
             block += 1
-
-    def decrypt(self, iv, aad, ct, tag):
-        out = bytearray(len(ct))
-        self.decrypt_into(iv, aad, ct, tag, out)
-        return bytes(out)
-
-    def decrypt_into(self, iv, aad, ct, tag, out):
-        _check(iv, tag)
-        if len(out) < len(ct):
-            raise ValueError("out buffer too small")
-        if _differs(self._tag(iv, aad, ct), tag, len(tag)):
-            if out is not ct:  # in place, the ciphertext stays as it was
-                _zero(out, len(ct))
-            raise ValueError("authentication failed")
-        self._ctr(iv, ct, out)
-
-    def encrypt(self, iv, aad, pt, taglen=12):
-        _check(iv, None)
-        if not 12 <= taglen <= 16:
-            raise ValueError("tag must be 12 to 16 bytes")
-        out = bytearray(len(pt))
-        self._ctr(iv, pt, out)
-        return bytes(out), bytes(self._tag(iv, aad, out)[:taglen])
-
-
-def _check(iv, tag):
-    if len(iv) != 12:
-        raise ValueError("IV must be 12 bytes")
-    if tag is not None and not 12 <= len(tag) <= 16:
-        raise ValueError("tag must be 12 to 16 bytes")

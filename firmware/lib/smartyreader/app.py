@@ -157,6 +157,7 @@ class App:
                     # kilobytes of garbage, and collecting now keeps the heap unfragmented.
                     gc.collect()
                     self.heap_after_gc = gc.mem_free()
+                await asyncio.sleep_ms(0)  # let the publisher run, even when bytes keep coming
             else:
                 if self.led:
                     self.led.set(False)
