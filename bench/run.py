@@ -47,26 +47,52 @@ def gcm_instructions(tmp):
     rows = []
     for opt in ("-O2", "-Os"):
         exe = Path(tmp) / f"gcm_frame{opt}"
-        run(["cc", "-std=c99", opt, f"-I{AESGCM}", str(BENCH / "gcm_frame.c"),
-             str(AESGCM / "gcm.c"), "-o", str(exe)])
+        run(
+            [
+                "cc",
+                "-std=c99",
+                opt,
+                f"-I{AESGCM}",
+                str(BENCH / "gcm_frame.c"),
+                str(AESGCM / "gcm.c"),
+                "-o",
+                str(exe),
+            ]
+        )
         rows.append((f"C core `gcm.c` ({opt}, x86-64)", per_frame(lambda n: [str(exe), str(n)])))
     script = BENCH / "gcm_frame_cryptography.py"
-    rows.append(("`cryptography` (OpenSSL) from CPython",
-                 per_frame(lambda n: [sys.executable, str(script), str(n)])))
+    rows.append(
+        (
+            "`cryptography` (OpenSSL) from CPython",
+            per_frame(lambda n: [sys.executable, str(script), str(n)]),
+        )
+    )
     return rows
 
 
 def micropython_times(runtime, rounds, *impls, path=()):
     env = {"MICROPYPATH": ":".join([".frozen", *map(str, path)])}
-    out = run([str(BIN / runtime), str(BENCH / "mp" / "gcm_time.py"), str(rounds), *impls],
-              env=env).stdout
+    out = run(
+        [str(BIN / runtime), str(BENCH / "mp" / "gcm_time.py"), str(rounds), *impls], env=env
+    ).stdout
     return {name: int(us) for name, us in (line.split() for line in out.splitlines())}
 
 
 def decode_times_micropython(runtime, rounds, frame_file, key):
     env = {"MICROPYPATH": f"{ROOT / 'firmware' / 'lib'}:.frozen"}
-    out = run([str(BIN / runtime), str(BENCH / "mp" / "decode_time.py"), str(rounds), key.hex(),
-               str(frame_file), "aesgcm", "cryptolib+viper", "pure-python"], env=env).stdout
+    out = run(
+        [
+            str(BIN / runtime),
+            str(BENCH / "mp" / "decode_time.py"),
+            str(rounds),
+            key.hex(),
+            str(frame_file),
+            "aesgcm",
+            "cryptolib+viper",
+            "pure-python",
+        ],
+        env=env,
+    ).stdout
     return {name: int(us) for name, us in (line.split() for line in out.splitlines())}
 
 
@@ -103,9 +129,20 @@ def decode_times_cpython(rounds, frame, key):
 def heap_run(heap_kb, frame_file, key, micropypath, script_dir):
     """The decode loop's output at -X heapsize=heap_kb k, or None if it fails."""
     proc = subprocess.run(
-        [str(BIN / "micropython32"), "-X", f"heapsize={heap_kb}k",
-         str(script_dir / "decode_loop.py"), str(frame_file), key.hex(), "1000", "64"],
-        capture_output=True, text=True, env={"MICROPYPATH": micropypath})
+        [
+            str(BIN / "micropython32"),
+            "-X",
+            f"heapsize={heap_kb}k",
+            str(script_dir / "decode_loop.py"),
+            str(frame_file),
+            key.hex(),
+            "1000",
+            "64",
+        ],
+        capture_output=True,
+        text=True,
+        env={"MICROPYPATH": micropypath},
+    )
     if proc.returncode:
         return None
     return dict(line.split(" ", 1) for line in proc.stdout.strip().splitlines())
@@ -183,9 +220,11 @@ def main():
         "|---|---:|---:|---:|---:|",
     ]
     for name, count in gcm:
-        lines.append(f"| {name} | {count:,.0f} | {count / FRAME_BYTES:.1f} | "
-                     f"{count / CIPHERTEXT_BYTES:.1f} | "
-                     f"{count / FRAME_BYTES / cryptography_ipb:.2f}x |")
+        lines.append(
+            f"| {name} | {count:,.0f} | {count / FRAME_BYTES:.1f} | "
+            f"{count / CIPHERTEXT_BYTES:.1f} | "
+            f"{count / FRAME_BYTES / cryptography_ipb:.2f}x |"
+        )
     lines += [
         "",
         "`cryptography` uses OpenSSL's AES-NI/PCLMULQDQ code; its count includes the Python "
@@ -194,18 +233,31 @@ def main():
         "",
     ]
 
-    lines += ["## AES-GCM on MicroPython: time per frame", "",
-              "Median of interleaved rounds; decrypt+verify of one 1204-byte frame: the C "
-              "module, the stock-firmware tier (`cryptolib` AES + viper GHASH) and pure "
-              "Python. Target: viper tier at least 20x faster than pure Python.", "",
-              "| runtime | `aesgcm` (C) µs | cryptolib+viper µs | pure Python µs | pure / C "
-              "| pure / viper |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "## AES-GCM on MicroPython: time per frame",
+        "",
+        "Median of interleaved rounds; decrypt+verify of one 1204-byte frame: the C "
+        "module, the stock-firmware tier (`cryptolib` AES + viper GHASH) and pure "
+        "Python. Target: viper tier at least 20x faster than pure Python.",
+        "",
+        "| runtime | `aesgcm` (C) µs | cryptolib+viper µs | pure Python µs | pure / C "
+        "| pure / viper |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     lib = [ROOT / "firmware" / "lib"]
     for runtime in ("micropython", "micropython32"):
-        t = micropython_times(runtime, args.rounds, "c=aesgcm", "viper=smarty.gcm_viper",
-                              "pure=smarty.gcm_pure", path=lib)
-        lines.append(f"| {runtime} | {t['c']} | {t['viper']} | {t['pure']} | "
-                     f"{t['pure'] / t['c']:.0f}x | {t['pure'] / t['viper']:.0f}x |")
+        t = micropython_times(
+            runtime,
+            args.rounds,
+            "c=aesgcm",
+            "viper=smarty.gcm_viper",
+            "pure=smarty.gcm_pure",
+            path=lib,
+        )
+        lines.append(
+            f"| {runtime} | {t['c']} | {t['viper']} | {t['pure']} | "
+            f"{t['pure'] / t['c']:.0f}x | {t['pure'] / t['viper']:.0f}x |"
+        )
     lines.append("")
 
     sys.path.insert(0, str(ROOT / "tools"))
@@ -216,15 +268,17 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         frame_file = Path(tmp) / "frame.bin"
         frame_file.write_bytes(frame)
-        mp = {rt: decode_times_micropython(rt, args.rounds, frame_file, key)
-              for rt in ("micropython", "micropython32")}
+        mp = {
+            rt: decode_times_micropython(rt, args.rounds, frame_file, key)
+            for rt in ("micropython", "micropython32")
+        }
     cp = decode_times_cpython(args.rounds * 5, frame, key)
     lines += [
         "## Decoding a 1234-byte Smarty frame: decrypt, verify, CRC, parse every field",
         "",
         "Median time per frame in this run. CPython rows: our core (backend `cryptography`) "
-        "and `dsmr_parser` 1.11.2 with its `MSN` spec (Luxembourg Smarty, encrypted; tag verified, "
-        "decryption by `cryptography` through `dlms_cosem`).",
+        "and `dsmr_parser` 1.11.2 with its `MSN` spec (Luxembourg Smarty, encrypted; tag "
+        "verified, decryption by `cryptography` through `dlms_cosem`).",
         "",
         "| runtime | implementation | µs per frame |",
         "|---|---|---:|",
@@ -240,29 +294,49 @@ def main():
         "|---|---:|---:|",
     ]
     for rt, times in mp.items():
-        lines.append(f"| {rt} `aesgcm` / CPython dsmr_parser | "
-                     f"{times['aesgcm'] / cp['dsmr_parser']:.2f} | < 1 |")
+        lines.append(
+            f"| {rt} `aesgcm` / CPython dsmr_parser | "
+            f"{times['aesgcm'] / cp['dsmr_parser']:.2f} | < 1 |"
+        )
     for rt, times in mp.items():
-        lines.append(f"| {rt} whole frame, pure-python / cryptolib+viper | "
-                     f"{times['pure-python'] / times['cryptolib+viper']:.1f}x | |")
+        lines.append(
+            f"| {rt} whole frame, pure-python / cryptolib+viper | "
+            f"{times['pure-python'] / times['cryptolib+viper']:.1f}x | |"
+        )
     lines.append(f"| CPython our core / dsmr_parser | {cp['ours'] / cp['dsmr_parser']:.2f} | |")
-    lines += ["", "The whole-frame ratio of the GCM tiers is smaller than the GCM-only one above: "
-              "parsing, the same for every tier, is most of a frame once decryption is fast.", ""]
+    lines += [
+        "",
+        "The whole-frame ratio of the GCM tiers is smaller than the GCM-only one above: "
+        "parsing, the same for every tier, is most of a frame once decryption is fast.",
+        "",
+    ]
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "script").mkdir()
         (tmp / "script" / "decode_loop.py").write_text(
-            (ROOT / "host_tests" / "mp" / "decode_loop.py").read_text())
+            (ROOT / "host_tests" / "mp" / "decode_loop.py").read_text()
+        )
         frame_file = tmp / "frame.bin"
         frame_file.write_bytes(frame)
         (tmp / "mpy" / "smarty").mkdir(parents=True)
         for source in (ROOT / "firmware" / "lib" / "smarty").glob("*.py"):
-            run([str(BIN / "mpy-cross"), "-march=x86", "-o",
-                 str(tmp / "mpy" / "smarty" / (source.stem + ".mpy")), str(source)])
-        heaps = {name: smallest_heap(frame_file, key, path, tmp / "script")
-                 for name, path in (("frozen into the firmware", ".frozen"),
-                                    (".mpy files loaded into RAM", str(tmp / "mpy")))}
+            run(
+                [
+                    str(BIN / "mpy-cross"),
+                    "-march=x86",
+                    "-o",
+                    str(tmp / "mpy" / "smarty" / (source.stem + ".mpy")),
+                    str(source),
+                ]
+            )
+        heaps = {
+            name: smallest_heap(frame_file, key, path, tmp / "script")
+            for name, path in (
+                ("frozen into the firmware", ".frozen"),
+                (".mpy files loaded into RAM", str(tmp / "mpy")),
+            )
+        }
     lines += [
         "## Memory of the decode path on the 32-bit port (micropython32)",
         "",
@@ -287,10 +361,19 @@ def main():
         for package in ("smarty", "smartyreader"):
             (mpy / package).mkdir()
             for source in (ROOT / "firmware" / "lib" / package).glob("*.py"):
-                run([str(BIN / "mpy-cross"), "-march=x86", "-o", str(mpy / package / (source.stem + ".mpy")),
-                     str(source)])
-        heaps = {"frozen into the firmware": firmware_heap(True),
-                 ".mpy files loaded into RAM": firmware_heap(False, [mpy])}
+                run(
+                    [
+                        str(BIN / "mpy-cross"),
+                        "-march=x86",
+                        "-o",
+                        str(mpy / package / (source.stem + ".mpy")),
+                        str(source),
+                    ]
+                )
+        heaps = {
+            "frozen into the firmware": firmware_heap(True),
+            ".mpy files loaded into RAM": firmware_heap(False, [mpy]),
+        }
     lines += [
         "## Memory of the whole firmware on micropython32",
         "",

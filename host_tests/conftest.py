@@ -27,17 +27,24 @@ def run_micropython(runtime, script, *args, heapsize=None, path=(), timeout=900,
         micropypath = [*path, ".frozen", MP_SCRIPTS]
     env = dict(os.environ, MICROPYPATH=":".join(map(str, micropypath)))
     proc = subprocess.run(
-        cmd + [str(script), *map(str, args)], capture_output=True, text=True, env=env,
+        cmd + [str(script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=timeout,
     )
     if proc.returncode != 0:
-        pytest.fail(f"{runtime} {Path(script).name} exited {proc.returncode}:\n"
-                    f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        pytest.fail(
+            f"{runtime} {Path(script).name} exited {proc.returncode}:\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc.stdout
 
 
-@pytest.fixture(params=[(rt, form) for rt in RUNTIMES for form in ("builtin", "natmod")],
-                ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.fixture(
+    params=[(rt, form) for rt in RUNTIMES for form in ("builtin", "natmod")],
+    ids=lambda p: f"{p[0]}-{p[1]}",
+)
 def aesgcm_runtime(request, tmp_path):
     """(runtime, module name, path): the built-in aesgcm, or the natmod for the
     runtime's arch loaded under another name (the built-in would shadow it)."""

@@ -17,7 +17,9 @@ class GcmCase:
     def line(self):
         """One line for the MicroPython checker: key iv aad ct tag pt|FAIL (hex, '-' empty)."""
         fields = [self.key, self.iv, self.aad, self.ct, self.tag]
-        hexes = [f.hex() or "-" for f in fields] + ["FAIL" if self.pt is None else self.pt.hex() or "-"]
+        hexes = [f.hex() or "-" for f in fields] + [
+            "FAIL" if self.pt is None else self.pt.hex() or "-"
+        ]
         return " ".join(hexes)
 
 

@@ -15,8 +15,9 @@ def run_cases(aesgcm_runtime, tmp_path, cases, *extra):
     runtime, module, path = aesgcm_runtime
     cases_file = tmp_path / "cases.txt"
     cases_file.write_text("\n".join(c.line() for c in cases) + "\n")
-    out = run_micropython(runtime, MP_SCRIPTS / "check_gcm.py", module, cases_file, *extra,
-                          path=path)
+    out = run_micropython(
+        runtime, MP_SCRIPTS / "check_gcm.py", module, cases_file, *extra, path=path
+    )
     return out.strip().splitlines()
 
 
@@ -82,16 +83,22 @@ def test_decrypt_into_allocates_nothing_and_zeroes_on_failure(aesgcm_runtime, tm
     assert result["after_reject"] == "00" * len(ct)
 
 
-@pytest.mark.parametrize("call, message", [
-    ("aesgcm.AESGCM(bytes(15))", "key must be 16 bytes"),
-    ("aesgcm.AESGCM(bytes(32))", "key must be 16 bytes"),
-    ("g.decrypt(bytes(11), b'', b'', bytes(12))", "IV must be 12 bytes"),
-    ("g.decrypt(bytes(12), b'', b'', bytes(11))", "tag must be 12 to 16 bytes"),
-    ("g.decrypt(bytes(12), b'', b'', bytes(17))", "tag must be 12 to 16 bytes"),
-    ("g.decrypt_into(bytes(12), b'', bytes(4), bytes(12), bytearray(3))", "out buffer too small"),
-    ("g.encrypt(bytes(12), b'', b'', taglen=8)", "tag must be 12 to 16 bytes"),
-    ("g.decrypt(bytes(12), b'', b'', bytes(12))", "authentication failed"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        ("aesgcm.AESGCM(bytes(15))", "key must be 16 bytes"),
+        ("aesgcm.AESGCM(bytes(32))", "key must be 16 bytes"),
+        ("g.decrypt(bytes(11), b'', b'', bytes(12))", "IV must be 12 bytes"),
+        ("g.decrypt(bytes(12), b'', b'', bytes(11))", "tag must be 12 to 16 bytes"),
+        ("g.decrypt(bytes(12), b'', b'', bytes(17))", "tag must be 12 to 16 bytes"),
+        (
+            "g.decrypt_into(bytes(12), b'', bytes(4), bytes(12), bytearray(3))",
+            "out buffer too small",
+        ),
+        ("g.encrypt(bytes(12), b'', b'', taglen=8)", "tag must be 12 to 16 bytes"),
+        ("g.decrypt(bytes(12), b'', b'', bytes(12))", "authentication failed"),
+    ],
+)
 def test_bad_arguments_give_clear_errors(aesgcm_runtime, tmp_path, call, message):
     runtime, module, path = aesgcm_runtime
     script = tmp_path / "bad.py"

@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,12 @@ FRAMES = VECTORS / "frames"
 
 def decode(runtime, *args):
     """(exit status, [JSON objects], stderr) of p1.py decode."""
-    proc = subprocess.run([*P1, "decode", "--runtime", runtime, *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*P1, "decode", "--runtime", runtime, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     results = [json.loads(line, parse_float=Decimal) for line in proc.stdout.splitlines()]
     return proc.returncode, results, proc.stderr
 
@@ -79,8 +82,10 @@ def test_every_telegram_vector(runtime):
         else:
             ok = got == want
         if not ok or status != (0 if want == ["ok"] else 1):
-            failures.append(f"{path.relative_to(TELEGRAMS)}: got {got} (exit {status}), "
-                            f"want {want or 'errors only'} {stderr[-200:]}")
+            failures.append(
+                f"{path.relative_to(TELEGRAMS)}: got {got} (exit {status}), "
+                f"want {want or 'errors only'} {stderr[-200:]}"
+            )
     assert not failures, "\n".join(failures)
 
 
@@ -135,24 +140,51 @@ def test_a_value_a_32_bit_float_cannot_hold(tmp_path):
 FRAME_CASES = [
     # file, key file, auth key file, expected kinds
     ("esphome-libs_encrypted_packet.hex", "esphome-libs_encrypted_packet.key", None, ["ok"]),
-    ("athombv_lux_spec_example_with-aad.hex", "athombv_lux_spec_example_with-aad.key",
-     "athombv_lux_spec_example_with-aad.ak", ["crc"]),
-    ("athombv_lux_spec_example_with-aad.hex", "athombv_lux_spec_example_with-aad.key", None,
-     ["auth"]),
-    ("athombv_lux_spec_example_without-aad.hex", "athombv_lux_spec_example_without-aad.key",
-     None, ["auth"]),
-    ("austria_sagemcom_sc1_frame.hex", "austria_sagemcom_sc1_frame.key",
-     "austria_sagemcom_sc1_frame.ak", ["auth"]),
-    ("dlms-cosem_ggc_shortlen_datanotification.hex", "dlms-cosem_ggc_shortlen_datanotification.key",
-     "dlms-cosem_ggc_shortlen_datanotification.ak", ["parse"]),
-    ("sgrimee_smarty-reader_fake_vector_NOKEY.hex", "esphome-libs_encrypted_packet.key", None,
-     ["auth"]),
+    (
+        "athombv_lux_spec_example_with-aad.hex",
+        "athombv_lux_spec_example_with-aad.key",
+        "athombv_lux_spec_example_with-aad.ak",
+        ["crc"],
+    ),
+    (
+        "athombv_lux_spec_example_with-aad.hex",
+        "athombv_lux_spec_example_with-aad.key",
+        None,
+        ["auth"],
+    ),
+    (
+        "athombv_lux_spec_example_without-aad.hex",
+        "athombv_lux_spec_example_without-aad.key",
+        None,
+        ["auth"],
+    ),
+    (
+        "austria_sagemcom_sc1_frame.hex",
+        "austria_sagemcom_sc1_frame.key",
+        "austria_sagemcom_sc1_frame.ak",
+        ["auth"],
+    ),
+    (
+        "dlms-cosem_ggc_shortlen_datanotification.hex",
+        "dlms-cosem_ggc_shortlen_datanotification.key",
+        "dlms-cosem_ggc_shortlen_datanotification.ak",
+        ["parse"],
+    ),
+    (
+        "sgrimee_smarty-reader_fake_vector_NOKEY.hex",
+        "esphome-libs_encrypted_packet.key",
+        None,
+        ["auth"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-@pytest.mark.parametrize("frame, key, auth_key, want", FRAME_CASES,
-                         ids=[f"{c[0][:24]}-{'ak' if c[2] else 'lux'}" for c in FRAME_CASES])
+@pytest.mark.parametrize(
+    "frame, key, auth_key, want",
+    FRAME_CASES,
+    ids=[f"{c[0][:24]}-{'ak' if c[2] else 'lux'}" for c in FRAME_CASES],
+)
 def test_every_frame_vector(runtime, frame, key, auth_key, want):
     args = ["--key", key_of(key)]
     if auth_key:
@@ -177,17 +209,21 @@ def test_frames_among_noise_and_telegrams(tmp_path):
     frame = bytes.fromhex((FRAMES / "esphome-libs_encrypted_packet.hex").read_text())
     telegram = (TELEGRAMS / "lux" / "luxmetering_spec_v1.1.3_example_4mbus.txt").read_bytes()
     capture = tmp_path / "capture.bin"
-    capture.write_bytes(b"\x00\xff garbage " + frame + b"\r\n\x13" + telegram + frame + frame[:100])
+    capture.write_bytes(
+        b"\x00\xff garbage " + frame + b"\r\n\x13" + telegram + frame + frame[:100]
+    )
     for runtime in RUNTIMES:
-        status, results, _ = decode(runtime, "--key", key_of("esphome-libs_encrypted_packet.key"),
-                                    capture)
+        status, results, _ = decode(
+            runtime, "--key", key_of("esphome-libs_encrypted_packet.key"), capture
+        )
         assert kinds(results) == ["ok", "ok", "ok", "frame"], runtime
         assert status == 1
 
 
 def test_wrong_key_is_reported_as_authentication_failure():
-    status, results, _ = decode("micropython32", "--key", "00" * 16,
-                                FRAMES / "esphome-libs_encrypted_packet.hex")
+    status, results, _ = decode(
+        "micropython32", "--key", "00" * 16, FRAMES / "esphome-libs_encrypted_packet.hex"
+    )
     assert kinds(results) == ["auth"]
     assert "wrong meter key" in results[0]["message"]
 
@@ -198,12 +234,17 @@ def test_no_key_for_an_encrypted_frame():
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-@pytest.mark.parametrize("key, message", [
-    ("0011", "meter key must be 32 hex digits, got 4 characters"),
-    ("zz" * 16, "meter key must be hex digits"),
-])
+@pytest.mark.parametrize(
+    "key, message",
+    [
+        ("0011", "meter key must be 32 hex digits, got 4 characters"),
+        ("zz" * 16, "meter key must be hex digits"),
+    ],
+)
 def test_bad_key_argument(runtime, key, message):
-    status, results, stderr = decode(runtime, "--key", key, FRAMES / "esphome-libs_encrypted_packet.hex")
+    status, results, stderr = decode(
+        runtime, "--key", key, FRAMES / "esphome-libs_encrypted_packet.hex"
+    )
     assert status == 2 and results == []
     assert message in stderr
     assert key not in stderr or len(key) < 8

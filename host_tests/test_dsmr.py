@@ -37,7 +37,9 @@ def test_crc_mismatch_names_both_values():
 
 
 def test_unpadded_three_digit_crc():
-    text = (VECTORS / "telegrams/other/dsmr_parser/dsmr_parser_TELEGRAM_UNPADDED_CRC.txt").read_bytes()
+    text = (
+        VECTORS / "telegrams/other/dsmr_parser/dsmr_parser_TELEGRAM_UNPADDED_CRC.txt"
+    ).read_bytes()
     assert b"!B9F" in text
     assert dsmr.parse(text).crc == "B9F"
 
@@ -51,8 +53,9 @@ def test_crc_required_from_dsmr_4_but_not_before():
 
 
 def test_timestamps_follow_the_summer_winter_flag():
-    f = fields(b"0-0:1.0.0(260715143000S)", b"0-1:24.1.0(003)",
-               b"0-1:24.2.1(260115101500W)(01234.567*m3)")
+    f = fields(
+        b"0-0:1.0.0(260715143000S)", b"0-1:24.1.0(003)", b"0-1:24.2.1(260115101500W)(01234.567*m3)"
+    )
     assert f["timestamp"] == "2026-07-15T14:30:00+02:00"
     assert f["gas_timestamp"] == "2026-01-15T10:15:00+01:00"
     assert dsmr.iso_time("632525252525S") is None  # placeholder of an empty M-Bus channel
@@ -62,8 +65,12 @@ def test_timestamps_follow_the_summer_winter_flag():
 
 
 def test_values_are_exact_and_keep_the_meters_decimals():
-    f = fields(b"1-0:1.8.0(112743.030*kWh)", b"1-0:32.7.0(233.0*V)", b"1-1:31.4.0(100*A)(-063*A)",
-               b"0-0:96.7.21(00099)")
+    f = fields(
+        b"1-0:1.8.0(112743.030*kWh)",
+        b"1-0:32.7.0(233.0*V)",
+        b"1-1:31.4.0(100*A)(-063*A)",
+        b"0-0:96.7.21(00099)",
+    )
     assert f["energy_import"] == Fixed("112743.030") and str(f["energy_import"]) == "112743.030"
     assert str(f["voltage_l1"]) == "233.0"
     assert f["current_limits"] == [100, -63]
@@ -79,8 +86,12 @@ def test_units_from_the_telegram_or_from_the_table():
 
 
 def test_hex_encoded_ids_and_messages():
-    f = fields(b"0-0:42.0.0(53414731303330373930303032353734)", b"0-0:96.13.0(48656C6C6F)",
-               b"0-0:96.13.2()", b"0-0:96.13.3(not hex)")
+    f = fields(
+        b"0-0:42.0.0(53414731303330373930303032353734)",
+        b"0-0:96.13.0(48656C6C6F)",
+        b"0-0:96.13.2()",
+        b"0-0:96.13.3(not hex)",
+    )
     assert f["equipment_id"] == "SAG1030790002574"
     assert f["text_message"] == "Hello"
     assert f["text_message_2"] == ""
@@ -95,8 +106,12 @@ def test_mbus_channels_are_named_by_device_type():
     assert f["gas_4_equipment_id"] == "ELS353589980300"
     one = fields(b"0-1:24.1.0(003)", b"0-1:24.2.1(200706103140S)(00000.006*m3)", b"0-1:24.4.0(1)")
     assert str(one["gas"]) == "0.006" and one["gas_valve"] == 1
-    readings = {r[0]: r for r in dsmr.parse(telegram(b"0-1:24.1.0(007)",
-                                                     b"0-1:24.2.1(200706103140S)(00012.345)")).readings()}
+    readings = {
+        r[0]: r
+        for r in dsmr.parse(
+            telegram(b"0-1:24.1.0(007)", b"0-1:24.2.1(200706103140S)(00012.345)")
+        ).readings()
+    }
     assert readings["water"][2:5] == ("m3", "water", "total_increasing")
 
 
@@ -128,15 +143,24 @@ def test_structural_errors_name_the_line():
 
 def test_home_assistant_classes_and_units_agree():
     """Every reading with a device class has a unit Home Assistant accepts for it."""
-    accepted = {"energy": {"kWh", "Wh", "GJ"}, "power": {"kW", "W"}, "voltage": {"V"},
-                "current": {"A"}, "reactive_power": {"kvar", "var"},
-                "reactive_energy": {"kvarh", "varh"}, "apparent_power": {"kVA", "VA"},
-                "gas": {"m3"}, "water": {"m3"}, "frequency": {"Hz"}, "timestamp": {None}}
+    accepted = {
+        "energy": {"kWh", "Wh", "GJ"},
+        "power": {"kW", "W"},
+        "voltage": {"V"},
+        "current": {"A"},
+        "reactive_power": {"kvar", "var"},
+        "reactive_energy": {"kvarh", "varh"},
+        "apparent_power": {"kVA", "VA"},
+        "gas": {"m3"},
+        "water": {"m3"},
+        "frequency": {"Hz"},
+        "timestamp": {None},
+    }
     seen = set()
     for path in (VECTORS / "telegrams").rglob("*.txt"):
         data = path.read_bytes()
         try:
-            t = dsmr.parse(data[data.find(b"/"):])
+            t = dsmr.parse(data[data.find(b"/") :])
         except (ParseError, ChecksumError):
             continue
         for name, _, unit, device_class, state_class, _ in t.readings():
@@ -151,8 +175,18 @@ def test_home_assistant_classes_and_units_agree():
 def test_obis_table_is_consistent():
     names = {}
     for code, name, unit, kind in obis.rows():
-        assert kind in ("total", "measure", "number", "time", "hex", "text", "list", "event",
-                        "mbus", "mbus3"), code
+        assert kind in (
+            "total",
+            "measure",
+            "number",
+            "time",
+            "hex",
+            "text",
+            "list",
+            "event",
+            "mbus",
+            "mbus3",
+        ), code
         assert unit is None or unit in obis.UNIT_CLASS or unit == "m3", (code, unit)
         if name:
             assert name == name.lower() and " " not in name
@@ -163,7 +197,8 @@ def test_obis_table_is_consistent():
 
 def test_key_parsing_never_repeats_the_key():
     assert parse_key("00112233 44556677:8899AABB-CCDDEEFF") == bytes.fromhex(
-        "00112233445566778899aabbccddeeff")
+        "00112233445566778899aabbccddeeff"
+    )
     for bad in ("0011", "x" * 32, "00112233445566778899aabbccddeeff00"):
         with pytest.raises(ValueError) as e:
             parse_key(bad)

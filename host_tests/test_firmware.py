@@ -36,7 +36,9 @@ def rig(tmp_path):
             return s
 
         def firmware(self, broker_port, sim, heapsize=HEAP, **mqtt):
-            config = h.firmware_config(tmp_path / "config.json", KEY, broker_port, sim.link, **mqtt)
+            config = h.firmware_config(
+                tmp_path / "config.json", KEY, broker_port, sim.link, **mqtt
+            )
             f = h.Firmware(tmp_path, config, heapsize=heapsize, frozen=True)
             started.append(f)
             return f
@@ -64,8 +66,15 @@ def wait(predicate, timeout, what, firmware=None):
 
 
 def iso(raw):
-    return "20%s-%s-%sT%s:%s:%s%s" % (raw[0:2], raw[2:4], raw[4:6], raw[6:8], raw[8:10], raw[10:12],
-                                     "+02:00" if raw[12] == "S" else "+01:00")
+    return "20%s-%s-%sT%s:%s:%s%s" % (
+        raw[0:2],
+        raw[2:4],
+        raw[4:6],
+        raw[6:8],
+        raw[8:10],
+        raw[10:12],
+        "+02:00" if raw[12] == "S" else "+01:00",
+    )
 
 
 def test_values_arrive_exactly_with_discovery_and_legacy(rig):
@@ -87,7 +96,9 @@ def test_values_arrive_exactly_with_discovery_and_legacy(rig):
         assert state["equipment_id"] == "SAG1030700026568"
     # per-field topics carry the same digits
     exports = [p for _, p in sub.messages(TOPIC + "/energy_export")]
-    assert exports and all(Decimal(p) in {Decimal(v["1-0:2.8.0"]) for v in sent.values()} for p in exports)
+    assert exports and all(
+        Decimal(p) in {Decimal(v["1-0:2.8.0"]) for v in sent.values()} for p in exports
+    )
     # the legacy payload, read as the weigu subscriber script reads it
     legacy = [json.loads(p) for _, p in sub.messages(TOPIC + "/legacy")]
     readings = [m for m in legacy if not m["dt"].startswith(("e", "c"))]
@@ -124,7 +135,9 @@ def test_discovery_configs_are_valid_for_home_assistant(rig):
     wait(lambda: probe.messages(), 30, "a state", fw)
     time.sleep(0.5)
     sub = rig.subscriber(broker.port, "homeassistant/#")  # retained: they come at once
-    configs = wait(lambda: len(sub.messages()) > 40 and sub.messages(), 20, "discovery configs", fw)
+    configs = wait(
+        lambda: len(sub.messages()) > 40 and sub.messages(), 20, "discovery configs", fw
+    )
     state = states(probe)[0]
     unique = set()
     for topic, payload in configs:
@@ -139,9 +152,14 @@ def test_discovery_configs_are_valid_for_home_assistant(rig):
         units, state_classes = HA_ACCEPTS[config.get("device_class")]
         assert config.get("unit_of_measurement") in units, (field, config)
         assert config.get("state_class") in state_classes, (field, config)
-    energy = json.loads(dict(configs)["homeassistant/sensor/smarty_sag1030700026568/energy_import/config"])
+    energy = json.loads(
+        dict(configs)["homeassistant/sensor/smarty_sag1030700026568/energy_import/config"]
+    )
     assert (energy["device_class"], energy["state_class"], energy["unit_of_measurement"]) == (
-        "energy", "total_increasing", "kWh")
+        "energy",
+        "total_increasing",
+        "kWh",
+    )
 
 
 def test_availability_and_last_will(rig):
@@ -162,15 +180,31 @@ def test_faults_are_counted_and_the_loop_goes_on(rig):
     fw = rig.firmware(broker.port, sim)
     wait(lambda: len(sim.frames()) >= 24, 60, "the simulator")
     good = [iso(f["timestamp"]) for f in sim.frames() if f["fault"] in (None, "noise")]
-    wait(lambda: states(sub) and states(sub)[-1]["timestamp"] == good[-1], 30, "the last good frame", fw)
+    wait(
+        lambda: states(sub) and states(sub)[-1]["timestamp"] == good[-1],
+        30,
+        "the last good frame",
+        fw,
+    )
     got = [s["timestamp"] for s in states(sub)]
     # every good frame from the first one the firmware could see (the line opened late)
-    assert got == good[good.index(got[0]):]
+    assert got == good[good.index(got[0]) :]
     assert len(got) >= len(good) - 2
-    diag = wait(lambda: [json.loads(p) for _, p in sub.messages(TOPIC + "/diag")
-                         if json.loads(p)["frames_ok"] >= len(got)], 30, "diagnostics", fw)[-1]
+    diag = wait(
+        lambda: [
+            json.loads(p)
+            for _, p in sub.messages(TOPIC + "/diag")
+            if json.loads(p)["frames_ok"] >= len(got)
+        ],
+        30,
+        "diagnostics",
+        fw,
+    )[-1]
     # a cut frame running into the next one fails its tag: wrong keys and cuts both count
-    assert diag["auth_failures"] >= sum(f["fault"] in ("wrong_key", "truncate") for f in sim.frames()) - 2
+    assert (
+        diag["auth_failures"]
+        >= sum(f["fault"] in ("wrong_key", "truncate") for f in sim.frames()) - 2
+    )
     assert diag["replays"] >= 1
     assert diag["overflows"] >= 1 and diag["frame_errors"] >= 1  # the oversize frame
     assert diag["noise_bytes"] > 0
@@ -182,8 +216,12 @@ def test_a_wrong_key_is_reported_as_such(rig):
     sub = rig.subscriber(broker.port, TOPIC + "/diag")
     sim = rig.simulator(interval=0.3, faults=(("wrong_key", 1),))
     fw = rig.firmware(broker.port, sim)
-    diag = wait(lambda: [json.loads(p) for _, p in sub.messages() if json.loads(p)["auth_failures"] >= 3],
-                30, "auth failures in diag", fw)[-1]
+    diag = wait(
+        lambda: [json.loads(p) for _, p in sub.messages() if json.loads(p)["auth_failures"] >= 3],
+        30,
+        "auth failures in diag",
+        fw,
+    )[-1]
     assert diag["hint"] == "wrong key?" and diag["frames_ok"] == 0
     assert KEY not in fw.log() and KEY.upper() not in fw.log()
 
@@ -191,12 +229,20 @@ def test_a_wrong_key_is_reported_as_such(rig):
 def test_tls_and_password(rig, tmp_path):
     ca, cert, key = h.make_ca(tmp_path / "pki")
     broker = rig.broker(tls=(cert, key), users={"smarty": "s3cret-pass"})
-    sub = rig.subscriber(broker.port, TOPIC + "/state", user="smarty", password="s3cret-pass",
-                         cafile=ca)
+    sub = rig.subscriber(
+        broker.port, TOPIC + "/state", user="smarty", password="s3cret-pass", cafile=ca
+    )
     sim = rig.simulator(interval=0.5)
     # TLS takes more heap than the budget leaves (as on an ESP8266): the default heap
-    fw = rig.firmware(broker.port, sim, heapsize=None, tls=True, ca=str(ca), user="smarty",
-                      password="s3cret-pass")
+    fw = rig.firmware(
+        broker.port,
+        sim,
+        heapsize=None,
+        tls=True,
+        ca=str(ca),
+        user="smarty",
+        password="s3cret-pass",
+    )
     wait(lambda: len(states(sub)) >= 2, 60, "states over TLS", fw)
     assert "s3cret-pass" not in fw.log()
 
@@ -206,13 +252,21 @@ def test_wrong_password_and_wrong_ca_give_clear_errors(rig, tmp_path):
     other_ca, _, _ = h.make_ca(tmp_path / "other")
     broker = rig.broker(tls=(cert, key), users={"smarty": "s3cret-pass"})
     sim = rig.simulator(interval=0.5)
-    fw = rig.firmware(broker.port, sim, heapsize=None, tls=True, ca=str(ca), user="smarty",
-                      password="wrong")
+    fw = rig.firmware(
+        broker.port, sim, heapsize=None, tls=True, ca=str(ca), user="smarty", password="wrong"
+    )
     wait(lambda: "wrong mqtt.user or mqtt.password" in fw.log(), 30, "the password error", fw)
-    assert fw.process.alive() and "wrong\"" not in fw.log()
+    assert fw.process.alive() and 'wrong"' not in fw.log()
     fw.stop()
-    fw = rig.firmware(broker.port, sim, heapsize=None, tls=True, ca=str(other_ca), user="smarty",
-                      password="s3cret-pass")
+    fw = rig.firmware(
+        broker.port,
+        sim,
+        heapsize=None,
+        tls=True,
+        ca=str(other_ca),
+        user="smarty",
+        password="s3cret-pass",
+    )
     wait(lambda: "check mqtt.ca" in fw.log(), 30, "the CA error", fw)
     assert fw.process.alive()
 
@@ -238,7 +292,7 @@ def test_broker_down_for_60_s_loses_no_reading(rig, tmp_path):
     for stamp in received():  # at least once: drop repeats, keep the order
         if stamp not in got:
             got.append(stamp)
-    assert got == sent[sent.index(got[0]):]  # from the first frame the firmware could see
+    assert got == sent[sent.index(got[0]) :]  # from the first frame the firmware could see
     assert len(got) >= len(sent) - 2
     restarted.stop()
 
@@ -256,7 +310,11 @@ def test_soak_5000_frames(rig):
 
     def settled():  # two diagnostics in a row with nothing new and nothing waiting
         diags = [json.loads(p) for _, p in sub.messages()]
-        if len(diags) >= 2 and diags[-1]["frames_ok"] == diags[-2]["frames_ok"] and not diags[-1]["buffered"]:
+        if (
+            len(diags) >= 2
+            and diags[-1]["frames_ok"] == diags[-2]["frames_ok"]
+            and not diags[-1]["buffered"]
+        ):
             return diags[-1]
         return None
 

@@ -7,7 +7,6 @@ import random
 import subprocess
 import sys
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +19,9 @@ from smarty.framer import Framer  # noqa: E402
 from smarty.reader import Reader  # noqa: E402
 
 KEY = bytes(range(16))
-TELEGRAM = (VECTORS / "telegrams" / "lux" / "luxmetering_spec_v1.1.3_example_4mbus.txt").read_bytes()
+TELEGRAM = (
+    VECTORS / "telegrams" / "lux" / "luxmetering_spec_v1.1.3_example_4mbus.txt"
+).read_bytes()
 SMARTY = p1meter.smarty_telegram()
 
 
@@ -34,8 +35,10 @@ def framer_items(data, chunk=None, size=2048):
     out = []
     chunk = chunk or len(data) or 1
     for i in range(0, len(data), chunk):
-        out += [str(x) if isinstance(x, FrameError) else bytes(x)
-                for x in framer.feed(data[i:i + chunk])]
+        out += [
+            str(x) if isinstance(x, FrameError) else bytes(x)
+            for x in framer.feed(data[i : i + chunk])
+        ]
     out += [str(x) if isinstance(x, FrameError) else bytes(x) for x in framer.flush()]
     return out, framer
 
@@ -61,6 +64,7 @@ def identities(data, chunks, key=KEY, size=2048, now=None):
 
 
 # ---- single cases ----
+
 
 def test_a_frame_split_at_every_position():
     data = frame(7) + TELEGRAM
@@ -142,7 +146,9 @@ def test_silence_ends_an_incomplete_frame():
 
 
 def test_telegram_without_crlf_at_the_end_of_input():
-    telegram = (VECTORS / "telegrams" / "lux" / "dsmrreader_luxembourg_smarty_2019.txt").read_bytes()
+    telegram = (
+        VECTORS / "telegrams" / "lux" / "dsmrreader_luxembourg_smarty_2019.txt"
+    ).read_bytes()
     assert telegram.endswith(b"!1BB8")
     assert framer_items(telegram)[0] == [telegram]
     got, _ = identities(telegram, [], key=None)
@@ -185,8 +191,10 @@ def test_counters():
 
 FRAMES = [frame(n) for n in range(1, 6)]
 # DSMR 5 (version line): without its CRC it is not whole
-TELEGRAMS = [TELEGRAM, p1meter.with_crc(b"/XYZ5 other\r\n\r\n1-3:0.2.8(50)\r\n"
-                                        b"1-0:1.8.1(000001.000*kWh)\r\n!")]
+TELEGRAMS = [
+    TELEGRAM,
+    p1meter.with_crc(b"/XYZ5 other\r\n\r\n1-3:0.2.8(50)\r\n1-0:1.8.1(000001.000*kWh)\r\n!"),
+]
 
 
 @st.composite
@@ -205,7 +213,9 @@ def capture(draw):
             expected.append("Lux5\\253694471_M" if t is TELEGRAM else "XYZ5 other")
         elif kind == "truncated":  # a telegram without its CRLF is still whole: cut the CRC
             whole = draw(st.sampled_from(FRAMES + TELEGRAMS))
-            parts.append(whole[: draw(st.integers(1, len(whole) - (3 if whole[0] == 0x2F else 1)))])
+            parts.append(
+                whole[: draw(st.integers(1, len(whole) - (3 if whole[0] == 0x2F else 1)))]
+            )
         else:
             parts.append(draw(st.binary(min_size=1, max_size=300)))
     data = b"".join(parts)
@@ -233,8 +243,9 @@ def test_random_bytes_never_crash(data, cuts):
 
 def test_noise_costs_no_memory_per_byte():
     """Scanning 2000 bytes of noise on MicroPython allocates (almost) nothing."""
-    out = run_micropython("micropython32", MP_SCRIPTS / "framer_alloc.py",
-                          path=[ROOT / "firmware" / "lib"])
+    out = run_micropython(
+        "micropython32", MP_SCRIPTS / "framer_alloc.py", path=[ROOT / "firmware" / "lib"]
+    )
     result = dict(line.split("=") for line in out.split())
     assert int(result["noise"]) == 2000
     assert int(result["allocated"]) <= 64  # a memoryview or two, not bytes
@@ -260,9 +271,21 @@ def test_micropython_decodes_random_captures_like_cpython(tmp_path):
         path.write_bytes(b"".join(parts))
         outputs = []
         for runtime in ("cpython", "micropython32"):
-            proc = subprocess.run([sys.executable, str(ROOT / "tools" / "p1.py"), "decode",
-                                   "--runtime", runtime, "--key", KEY.hex(), str(path)],
-                                  capture_output=True, text=True, timeout=120)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    str(ROOT / "tools" / "p1.py"),
+                    "decode",
+                    "--runtime",
+                    runtime,
+                    "--key",
+                    KEY.hex(),
+                    str(path),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             results = [json.loads(line) for line in proc.stdout.splitlines()]
             for r in results:  # the GCM implementation is the one thing that differs
                 r.get("meta", {}).pop("backend", None)

@@ -17,8 +17,12 @@ BACKENDS = {
     "micropython": ["aesgcm", "cryptolib+viper", "pure-python"],
     "micropython32": ["aesgcm", "cryptolib+viper", "pure-python"],
 }
-MODULES = {"aesgcm": "aesgcm", "cryptolib+viper": "smarty.gcm_viper",
-           "pure-python": "smarty.gcm_pure", "cryptography": "smarty.gcm_cpython"}
+MODULES = {
+    "aesgcm": "aesgcm",
+    "cryptolib+viper": "smarty.gcm_viper",
+    "pure-python": "smarty.gcm_pure",
+    "cryptography": "smarty.gcm_cpython",
+}
 PAIRS = [(runtime, backend) for runtime, names in BACKENDS.items() for backend in names]
 
 
@@ -33,16 +37,23 @@ def nist_file(tmp_path_factory):
 def test_nist_vectors_on_every_backend(runtime, backend, nist_file):
     script, module = MP_SCRIPTS / "check_gcm.py", MODULES[backend]
     if runtime == "cpython":
-        proc = subprocess.run([sys.executable, str(script), module, str(nist_file)],
-                              capture_output=True, text=True, env={"PYTHONPATH": str(LIB)})
+        proc = subprocess.run(
+            [sys.executable, str(script), module, str(nist_file)],
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(LIB)},
+        )
         out = proc.stdout
     else:
         out = run_micropython(runtime, script, module, nist_file, path=[LIB])
     assert out.strip().splitlines()[-1] == "750 passed, 0 failed", out[-2000:]
 
 
-@pytest.mark.parametrize("frame, key, auth_key, want", FRAME_CASES,
-                         ids=[f"{c[0][:24]}-{'ak' if c[2] else 'lux'}" for c in FRAME_CASES])
+@pytest.mark.parametrize(
+    "frame, key, auth_key, want",
+    FRAME_CASES,
+    ids=[f"{c[0][:24]}-{'ak' if c[2] else 'lux'}" for c in FRAME_CASES],
+)
 def test_every_frame_on_every_backend(frame, key, auth_key, want):
     args = ["--key", key_of(key)] + (["--auth-key", key_of(auth_key)] if auth_key else [])
     outputs = {}
@@ -55,19 +66,34 @@ def test_every_frame_on_every_backend(frame, key, auth_key, want):
     assert ["ok" if r["ok"] else r["error"] for r in first] == want
     for pair, results in outputs.items():
         assert json.dumps(results, sort_keys=True, default=str) == json.dumps(
-            first, sort_keys=True, default=str), pair
+            first, sort_keys=True, default=str
+        ), pair
 
 
 def test_best_backend_is_reported():
-    _, results, _ = decode("micropython32", "--key", key_of("esphome-libs_encrypted_packet.key"),
-                           FRAMES / "esphome-libs_encrypted_packet.hex")
+    _, results, _ = decode(
+        "micropython32",
+        "--key",
+        key_of("esphome-libs_encrypted_packet.key"),
+        FRAMES / "esphome-libs_encrypted_packet.hex",
+    )
     assert results[0]["meta"]["backend"] == "aesgcm"
-    _, results, _ = decode("cpython", "--key", key_of("esphome-libs_encrypted_packet.key"),
-                           FRAMES / "esphome-libs_encrypted_packet.hex")
+    _, results, _ = decode(
+        "cpython",
+        "--key",
+        key_of("esphome-libs_encrypted_packet.key"),
+        FRAMES / "esphome-libs_encrypted_packet.hex",
+    )
     assert results[0]["meta"]["backend"] == "cryptography"
 
 
 def test_unknown_backend_is_a_clear_error():
-    status, _, stderr = decode("cpython", "--backend", "rot13", "--key", "00" * 16,
-                               FRAMES / "esphome-libs_encrypted_packet.hex")
+    status, _, stderr = decode(
+        "cpython",
+        "--backend",
+        "rot13",
+        "--key",
+        "00" * 16,
+        FRAMES / "esphome-libs_encrypted_packet.hex",
+    )
     assert status == 2 and "unknown GCM backend 'rot13'" in stderr

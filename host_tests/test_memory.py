@@ -38,8 +38,16 @@ def compile_core(directory):
     out = directory / "smarty"
     out.mkdir(parents=True)
     for source in (ROOT / "firmware" / "lib" / "smarty").glob("*.py"):
-        subprocess.run([str(BIN / "mpy-cross"), "-march=x86", "-o", str(out / (source.stem + ".mpy")),
-                        str(source)], check=True)
+        subprocess.run(
+            [
+                str(BIN / "mpy-cross"),
+                "-march=x86",
+                "-o",
+                str(out / (source.stem + ".mpy")),
+                str(source),
+            ],
+            check=True,
+        )
     return directory
 
 
@@ -49,8 +57,16 @@ def run_loop(tmp_path, frame_file, heapsize, micropypath):
     script_dir = tmp_path / "script"
     script_dir.mkdir()
     script = shutil.copy(MP_SCRIPTS / "decode_loop.py", script_dir)
-    out = run_micropython("micropython32", script, frame_file, KEY.hex(), 1000, 64,
-                          heapsize=heapsize, micropypath=micropypath)
+    out = run_micropython(
+        "micropython32",
+        script,
+        frame_file,
+        KEY.hex(),
+        1000,
+        64,
+        heapsize=heapsize,
+        micropypath=micropypath,
+    )
     return dict(line.split(" ", 1) for line in out.strip().splitlines())
 
 

@@ -22,8 +22,11 @@ def ensure_mosquitto():
         return
     if os.geteuid() == 0:
         print("demo: installing mosquitto (Debian) ...", flush=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "mosquitto", "mosquitto-clients"], check=True,
-                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "mosquitto", "mosquitto-clients"],
+            check=True,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        )
     else:
         sys.exit("demo: mosquitto is missing: run 'sudo make deps' (or make demo as root)")
 
@@ -31,14 +34,21 @@ def ensure_mosquitto():
 def show(topic, payload):
     if topic.endswith("/state"):
         s = json.loads(payload, parse_float=Decimal)
-        print(f"{s.get('timestamp')}  import {s.get('energy_import')} kWh  export {s.get('energy_export')} kWh"
-              f"  net power {s.get('net_power')} kW  L1 {s.get('voltage_l1')} V  (today: +"
-              f"{s.get('energy_import_today')} / -{s.get('energy_export_today')} kWh)", flush=True)
+        print(
+            f"{s.get('timestamp')}  import {s.get('energy_import')} kWh"
+            f"  export {s.get('energy_export')} kWh  net power {s.get('net_power')} kW"
+            f"  L1 {s.get('voltage_l1')} V  (today: +"
+            f"{s.get('energy_import_today')} / -{s.get('energy_export_today')} kWh)",
+            flush=True,
+        )
     elif topic.endswith("/diag"):
         d = json.loads(payload)
-        print(f"  diag: {d['frames_ok']} frames ok, {d['auth_failures']} auth failures, "
-              f"{d['crc_failures']} CRC failures, backend {d['backend']}, free heap {d['free_heap']}",
-              flush=True)
+        print(
+            f"  diag: {d['frames_ok']} frames ok, {d['auth_failures']} auth failures, "
+            f"{d['crc_failures']} CRC failures, backend {d['backend']}, "
+            f"free heap {d['free_heap']}",
+            flush=True,
+        )
     elif topic.endswith("/status"):
         print(f"  status: {payload}", flush=True)
 
@@ -53,16 +63,26 @@ def main():
             print(f"demo: Mosquitto on 127.0.0.1:{broker.port}", flush=True)
             sim = h.Simulator(tmp, KEY, interval=float(os.environ.get("DEMO_INTERVAL", "5")))
             processes.append(sim)
-            print(f"demo: simulated Smarty on {sim.link} (one frame every "
-                  f"{os.environ.get('DEMO_INTERVAL', '5')} s)", flush=True)
-            config = h.firmware_config(os.path.join(tmp, "config.json"), KEY, broker.port, sim.link)
+            print(
+                f"demo: simulated Smarty on {sim.link} (one frame every "
+                f"{os.environ.get('DEMO_INTERVAL', '5')} s)",
+                flush=True,
+            )
+            config = h.firmware_config(
+                os.path.join(tmp, "config.json"), KEY, broker.port, sim.link
+            )
             firmware = h.Firmware(tmp, config, runtime="micropython32")
             processes.append(firmware)
-            sub = h.Subscriber(tmp, broker.port, topics=("smartyreader/state", "smartyreader/diag",
-                                                         "smartyreader/status"))
+            sub = h.Subscriber(
+                tmp,
+                broker.port,
+                topics=("smartyreader/state", "smartyreader/diag", "smartyreader/status"),
+            )
             processes.append(sub)
-            print("demo: firmware on micropython32; values as they arrive (Ctrl-C to stop)\n",
-                  flush=True)
+            print(
+                "demo: firmware on micropython32; values as they arrive (Ctrl-C to stop)\n",
+                flush=True,
+            )
             seen = 0
             while True:
                 messages = sub.messages()

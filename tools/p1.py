@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 """SmartyReader host tool.
 
-  p1.py decode [--key HEX] [--auth-key HEX] [--runtime R] [--backend B] FILE...
-      Decode captured P1 bytes (raw, or hex text if FILE ends in .hex): one JSON
-      object per frame or error.  --runtime cpython (default), micropython or
-      micropython32 (the built unix ports) runs the very same core.
-  p1.py simulate --telegram FILE --key HEX --pty LINK [--interval S] [faults]
-      A Smarty on a pty: encrypted frames at 115200 pace, timestamp and counters
-      advancing; faults on every Nth frame (--noise, --truncate, --wrong-key,
-      --replay, --oversize).
-  p1.py run --config FILE [--runtime micropython|micropython32]
-      The firmware (firmware/main.py) on the unix port, its P1 port the serial
-      device or pty given as uart.device in the config.
+p1.py decode [--key HEX] [--auth-key HEX] [--runtime R] [--backend B] FILE...
+    Decode captured P1 bytes (raw, or hex text if FILE ends in .hex): one JSON
+    object per frame or error.  --runtime cpython (default), micropython or
+    micropython32 (the built unix ports) runs the very same core.
+p1.py simulate --telegram FILE --key HEX --pty LINK [--interval S] [faults]
+    A Smarty on a pty: encrypted frames at 115200 pace, timestamp and counters
+    advancing; faults on every Nth frame (--noise, --truncate, --wrong-key,
+    --replay, --oversize).
+p1.py run --config FILE [--runtime micropython|micropython32]
+    The firmware (firmware/main.py) on the unix port, its P1 port the serial
+    device or pty given as uart.device in the config.
 """
 
 import argparse
@@ -33,8 +33,11 @@ def micropython_env():
 
 def decode(args):
     argv = []
-    for option, value in (("--key", args.key), ("--auth-key", args.auth_key),
-                          ("--backend", args.backend)):
+    for option, value in (
+        ("--key", args.key),
+        ("--auth-key", args.auth_key),
+        ("--backend", args.backend),
+    ):
         if value:
             argv += [option, value]
     argv += args.files
@@ -81,15 +84,18 @@ def simulate(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("decode", help="decode captured P1 bytes to JSON lines")
     p.add_argument("--key", help="meter key (32 hex digits), for encrypted frames")
     p.add_argument("--auth-key", help="authentication key if not Luxembourg's")
     p.add_argument("--runtime", choices=RUNTIMES, default="cpython")
-    p.add_argument("--backend", help="force a GCM backend (aesgcm, cryptolib+viper, "
-                   "cryptography, pure-python)")
+    p.add_argument(
+        "--backend",
+        help="force a GCM backend (aesgcm, cryptolib+viper, cryptography, pure-python)",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(run=decode)
 
@@ -105,10 +111,17 @@ def main(argv=None):
     p.add_argument("--runtime", choices=RUNTIMES[1:], default="micropython")
     p.add_argument("--board", default="unix", help="board description (boards/NAME/board.json)")
     p.add_argument("--heapsize", help="MicroPython heap, e.g. 36k")
-    p.add_argument("--path", action="append", help="a directory put first on the module path "
-                   "(e.g. the application compiled to .mpy)")
-    p.add_argument("--frozen", action="store_true", help="run the application frozen into the "
-                   "runtime (micropython32), as on a board, rather than its source")
+    p.add_argument(
+        "--path",
+        action="append",
+        help="a directory put first on the module path (e.g. the application compiled to .mpy)",
+    )
+    p.add_argument(
+        "--frozen",
+        action="store_true",
+        help="run the application frozen into the "
+        "runtime (micropython32), as on a board, rather than its source",
+    )
     p.set_defaults(run=run)
     args = parser.parse_args(argv)
     return args.run(args)

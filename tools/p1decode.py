@@ -64,8 +64,13 @@ def _result(item, reader):
         "backend": reader.backend if title is not None else None,
     }
     readings = list(item.readings())
-    return {"ok": True, "obis": obis(item), "fields": {r[0]: r[1] for r in readings},
-            "units": {r[0]: r[2] for r in readings if r[2]}, "meta": meta}
+    return {
+        "ok": True,
+        "obis": obis(item),
+        "fields": {r[0]: r[1] for r in readings},
+        "units": {r[0]: r[2] for r in readings if r[2]},
+        "meta": meta,
+    }
 
 
 def main(args):
@@ -112,8 +117,16 @@ def main(args):
             print(dumps(_result(item, reader)))
         if not found:
             all_ok = False
-            print(dumps({"ok": False, "error": "frame", "message": "%s: no frame found (%d bytes "
-                         "of noise)" % (path, reader.framer.noise_bytes)}))
+            print(
+                dumps(
+                    {
+                        "ok": False,
+                        "error": "frame",
+                        "message": "%s: no frame found (%d bytes "
+                        "of noise)" % (path, reader.framer.noise_bytes),
+                    }
+                )
+            )
     return 0 if all_ok else 1
 
 

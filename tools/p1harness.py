@@ -14,7 +14,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-TELEGRAM = ROOT.parent / "shared" / "vectors" / "telegrams" / "lux" / "relip_simulator_2023_3phase_export.txt"
+TELEGRAM = (
+    ROOT.parent
+    / "shared"
+    / "vectors"
+    / "telegrams"
+    / "lux"
+    / "relip_simulator_2023_3phase_export.txt"
+)
 
 
 def free_port():
@@ -46,8 +53,14 @@ class Process:
     def __init__(self, cmd, log, env=None, cwd=None):
         self.log = Path(log)
         self._out = open(self.log, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT, env=env,
-                                     cwd=cwd, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
 
     def alive(self):
         return self.proc.poll() is None
@@ -83,15 +96,20 @@ class Broker:
         binary = mosquitto_binary()
         if not binary:
             raise RuntimeError("mosquitto is not installed: run 'sudo make deps'")
-        lines = [f"listener {self.port} 127.0.0.1", f"persistence {str(self.persistence).lower()}",
-                 f"persistence_location {self.dir}/"]
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            f"persistence {str(self.persistence).lower()}",
+            f"persistence_location {self.dir}/",
+        ]
         if os.geteuid() == 0:  # else mosquitto drops to its own user, who cannot read our files
             lines.append("user root")
         if self.users:
             passwords = self.dir / "passwords"
             passwords.write_text("")
             for user, password in self.users.items():
-                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True)
+                subprocess.run(
+                    ["mosquitto_passwd", "-b", str(passwords), user, password], check=True
+                )
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         else:
             lines.append("allow_anonymous true")
@@ -99,7 +117,9 @@ class Broker:
             cert, key = self.tls
             lines += [f"certfile {cert}", f"keyfile {key}"]
         (self.dir / "mosquitto.conf").write_text("\n".join(lines) + "\n")
-        self.process = Process([binary, "-c", str(self.dir / "mosquitto.conf")], self.dir / "broker.log")
+        self.process = Process(
+            [binary, "-c", str(self.dir / "mosquitto.conf")], self.dir / "broker.log"
+        )
         wait_for(self._listening, 10, f"mosquitto on port {self.port}")
         return self
 
@@ -116,25 +136,68 @@ def make_ca(directory):
     """A self-signed CA and a server certificate for 127.0.0.1 (openssl): (ca, cert, key)."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    ca_key, ca, key, csr, cert = (d / n for n in ("ca.key", "ca.pem", "server.key", "server.csr",
-                                                  "server.pem"))
+    ca_key, ca, key, csr, cert = (
+        d / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
+    )
     run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
-    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca),
-        "-days", "2", "-subj", "/CN=SmartyReader test CA")
-    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
-        "-subj", "/CN=127.0.0.1")
+    run(
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=SmartyReader test CA",
+    )
+    run(
+        "openssl",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+        "-subj",
+        "/CN=127.0.0.1",
+    )
     ext = d / "ext.cnf"
     ext.write_text("subjectAltName=IP:127.0.0.1\n")
-    run("openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
-        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext))
+    run(
+        "openssl",
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+    )
     return ca, cert, key
 
 
 class Subscriber:
     """mosquitto_sub on every topic; messages() parses its "topic payload" lines."""
 
-    def __init__(self, directory, port, topics=("#",), user=None, password=None, cafile=None,
-                 client_id=None):
+    def __init__(
+        self, directory, port, topics=("#",), user=None, password=None, cafile=None, client_id=None
+    ):
         cmd = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-v", "-q", "1"]
         for topic in topics:
             cmd += ["-t", topic]
@@ -159,12 +222,35 @@ class Subscriber:
 
 
 class Simulator:
-    def __init__(self, directory, key, interval=1.0, telegram=TELEGRAM, count=None, faults=(),
-                 rate=None, first_counter=1):
+    def __init__(
+        self,
+        directory,
+        key,
+        interval=1.0,
+        telegram=TELEGRAM,
+        count=None,
+        faults=(),
+        rate=None,
+        first_counter=1,
+    ):
         self.link = Path(directory) / "p1"
-        cmd = [PYTHON, str(ROOT / "tools" / "p1.py"), "simulate", "--telegram", str(telegram),
-               "--key", key, "--interval", str(interval), "--pty", str(self.link), "--seed", "1",
-               "--first-counter", str(first_counter)]
+        cmd = [
+            PYTHON,
+            str(ROOT / "tools" / "p1.py"),
+            "simulate",
+            "--telegram",
+            str(telegram),
+            "--key",
+            key,
+            "--interval",
+            str(interval),
+            "--pty",
+            str(self.link),
+            "--seed",
+            "1",
+            "--first-counter",
+            str(first_counter),
+        ]
         if count:
             cmd += ["--count", str(count)]
         if rate is not None:
@@ -176,16 +262,23 @@ class Simulator:
 
     def frames(self):
         """What the simulator says it sent, after its first (pty) line."""
-        return [json.loads(line) for line in self.process.text().splitlines()[1:] if line.startswith("{")]
+        return [
+            json.loads(line)
+            for line in self.process.text().splitlines()[1:]
+            if line.startswith("{")
+        ]
 
     def stop(self):
         self.process.stop()
 
 
 def firmware_config(path, key, port, uart_device, **mqtt):
-    config = {"meter": {"key": key}, "uart": {"device": str(uart_device)},
-              "mqtt": {"host": "127.0.0.1", "port": port, "topic": "smartyreader", **mqtt},
-              "diag": {"interval": 5}}
+    config = {
+        "meter": {"key": key},
+        "uart": {"device": str(uart_device)},
+        "mqtt": {"host": "127.0.0.1", "port": port, "topic": "smartyreader", **mqtt},
+        "diag": {"interval": 5},
+    }
     Path(path).write_text(json.dumps(config, indent=1))
     return path
 
@@ -193,10 +286,18 @@ def firmware_config(path, key, port, uart_device, **mqtt):
 class Firmware:
     """firmware/main.py on build/bin/<runtime> through `p1.py run`."""
 
-    def __init__(self, directory, config, runtime="micropython32", heapsize=None, path=(),
-                 frozen=False):
-        cmd = [PYTHON, str(ROOT / "tools" / "p1.py"), "run", "--config", str(config),
-               "--runtime", runtime] + (["--frozen"] if frozen else [])
+    def __init__(
+        self, directory, config, runtime="micropython32", heapsize=None, path=(), frozen=False
+    ):
+        cmd = [
+            PYTHON,
+            str(ROOT / "tools" / "p1.py"),
+            "run",
+            "--config",
+            str(config),
+            "--runtime",
+            runtime,
+        ] + (["--frozen"] if frozen else [])
         if heapsize:
             cmd += ["--heapsize", heapsize]
         for p in path:

@@ -25,8 +25,10 @@ def smarty_telegram(size=1204):
     hex-encoded text message (a 2026 Smarty with gas sends 1204 bytes)."""
     body = LUX_TELEGRAM.read_bytes()
     body = body[: body.rindex(b"!")]
-    gas = (b"0-1:24.1.0(003)\r\n0-1:96.1.0(3232323241424344313233343536373839)\r\n"
-           b"0-1:24.2.1(230315155000W)(01234.567*m3)\r\n0-1:24.4.0(1)\r\n")
+    gas = (
+        b"0-1:24.1.0(003)\r\n0-1:96.1.0(3232323241424344313233343536373839)\r\n"
+        b"0-1:24.2.1(230315155000W)(01234.567*m3)\r\n0-1:24.4.0(1)\r\n"
+    )
     for n in range(6):  # the empty text messages make way for one padded message
         body = body.replace(b"0-0:96.13.%d()\r\n" % n, b"")
     fixed = len(body) + len(gas) + len(b"0-0:96.13.0()\r\n!XXXX\r\n")
@@ -42,8 +44,13 @@ def smarty_telegram(size=1204):
     return telegram
 
 
-def encrypt_frame(plaintext, key, system_title=b"SAG\x00\x01\x02\x03\x04", frame_counter=1,
-                  auth_key=LUXEMBOURG_AUTH_KEY):
+def encrypt_frame(
+    plaintext,
+    key,
+    system_title=b"SAG\x00\x01\x02\x03\x04",
+    frame_counter=1,
+    auth_key=LUXEMBOURG_AUTH_KEY,
+):
     """A DLMS general-glo-ciphering frame as a Smarty sends it:
     DB 08 <system title> 82 <len> 30 <frame counter> <ciphertext> <tag 12>."""
     counter = frame_counter.to_bytes(4, "big")

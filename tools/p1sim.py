@@ -42,23 +42,37 @@ class Meter:
         text = self.template
         m = re.search(rb"0-0:1\.0\.0\((\d{12})([SW])\)", text)
         if m:
-            stamp = datetime.strptime(m.group(1).decode(), "%y%m%d%H%M%S") + timedelta(seconds=elapsed)
-            text = text.replace(m.group(0), b"0-0:1.0.0(%s%s)" % (stamp.strftime("%y%m%d%H%M%S").encode(),
-                                                                  m.group(2)))
+            stamp = datetime.strptime(m.group(1).decode(), "%y%m%d%H%M%S") + timedelta(
+                seconds=elapsed
+            )
+            text = text.replace(
+                m.group(0),
+                b"0-0:1.0.0(%s%s)" % (stamp.strftime("%y%m%d%H%M%S").encode(), m.group(2)),
+            )
         values = {}
-        for counter, power in (("1-0:1.8.0", "1-0:1.7.0"), ("1-0:2.8.0", "1-0:2.7.0"),
-                               ("1-0:3.8.0", "1-0:3.7.0"), ("1-0:4.8.0", "1-0:4.7.0")):
+        for counter, power in (
+            ("1-0:1.8.0", "1-0:1.7.0"),
+            ("1-0:2.8.0", "1-0:2.7.0"),
+            ("1-0:3.8.0", "1-0:3.7.0"),
+            ("1-0:4.8.0", "1-0:4.7.0"),
+        ):
             start, rate = self._value(counter), self._value(power)
             if start is None:
                 continue
             places = len(start.split(".")[1])
             grown = int(start.replace(".", "")) + round(
-                int((rate or "0").replace(".", "")) * 10 ** (places - len((rate or "0.0").split(".")[1]))
-                * elapsed / 3600)
+                int((rate or "0").replace(".", ""))
+                * 10 ** (places - len((rate or "0.0").split(".")[1]))
+                * elapsed
+                / 3600
+            )
             digits = str(grown).rjust(len(start) - 1, "0")
             new = digits[:-places] + "." + digits[-places:]
-            text = re.sub(re.escape(counter.encode()) + rb"\(\d+\.\d+\*", counter.encode() + b"(" + new.encode() + b"*",
-                          text)
+            text = re.sub(
+                re.escape(counter.encode()) + rb"\(\d+\.\d+\*",
+                counter.encode() + b"(" + new.encode() + b"*",
+                text,
+            )
             values[counter] = new
         return with_crc(text), values
 
@@ -96,8 +110,11 @@ def run(args):
     title = b"SAG" + rng.randbytes(5)
     master, slave = open_pty(args.pty)
     out = sys.stdout
-    print(json.dumps({"pty": os.ttyname(slave), "link": args.pty, "system_title": title.hex()}),
-          file=out, flush=True)
+    print(
+        json.dumps({"pty": os.ttyname(slave), "link": args.pty, "system_title": title.hex()}),
+        file=out,
+        flush=True,
+    )
     sent = []  # good frames, for --replay
     counter = args.first_counter
     try:
@@ -105,11 +122,19 @@ def run(args):
         while args.count is None or n < args.count:
             n += 1
             telegram, values = meter.telegram(n * (args.step or max(1.0, args.interval)))
-            fault = next((f for f in FAULTS if getattr(args, f) and n % getattr(args, f) == 0), None)
+            fault = next(
+                (f for f in FAULTS if getattr(args, f) and n % getattr(args, f) == 0), None
+            )
             frame_key = bytes(16) if fault == "wrong_key" else key
             frame = encrypt_frame(telegram, frame_key, title, counter)
-            record = {"n": n, "frame_counter": counter, "fault": fault, "bytes": len(frame),
-                      "values": values, "timestamp": re.search(rb"0-0:1\.0\.0\((\w+)\)", telegram).group(1).decode()}
+            record = {
+                "n": n,
+                "frame_counter": counter,
+                "fault": fault,
+                "bytes": len(frame),
+                "values": values,
+                "timestamp": re.search(rb"0-0:1\.0\.0\((\w+)\)", telegram).group(1).decode(),
+            }
             if fault == "replay" and sent:
                 frame = sent[-1]
                 record["frame_counter"] = int.from_bytes(frame[14:18], "big")
@@ -140,15 +165,28 @@ def add_arguments(p):
     p.add_argument("--telegram", required=True, help="plaintext telegram file (the template)")
     p.add_argument("--key", required=True, help="meter key, 32 hex digits")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between frames")
-    p.add_argument("--step", type=float, help="meter seconds per frame (default: the interval, "
-                   "at least 1 s, so that every frame has its own timestamp)")
+    p.add_argument(
+        "--step",
+        type=float,
+        help="meter seconds per frame (default: the interval, "
+        "at least 1 s, so that every frame has its own timestamp)",
+    )
     p.add_argument("--pty", required=True, metavar="LINK", help="path of a symlink to the pty")
     p.add_argument("--count", type=int, help="stop after this many frames")
-    p.add_argument("--rate", type=int, default=BYTES_PER_SECOND,
-                   help="bytes per second (default 115200 8N1; 0: as fast as possible)")
+    p.add_argument(
+        "--rate",
+        type=int,
+        default=BYTES_PER_SECOND,
+        help="bytes per second (default 115200 8N1; 0: as fast as possible)",
+    )
     p.add_argument("--first-counter", type=int, default=1)
     p.add_argument("--seed", type=int)
     p.add_argument("--noise-bytes", type=int, default=64)
     for fault in FAULTS:
-        p.add_argument("--" + fault.replace("_", "-"), type=int, metavar="N", default=0,
-                       help=f"{fault.replace('_', ' ')} on every Nth frame")
+        p.add_argument(
+            "--" + fault.replace("_", "-"),
+            type=int,
+            metavar="N",
+            default=0,
+            help=f"{fault.replace('_', ' ')} on every Nth frame",
+        )

@@ -19,8 +19,9 @@ from pathlib import Path
 
 
 def index_url():
-    out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
+    ).stdout
     for line in out.splitlines():
         key, _, value = line.partition("=")
         if key.split(".")[-1] == "index-url":
@@ -35,8 +36,10 @@ def main():
     dest = Path(dest)
     archive = dest / filename
     if not (archive.exists() and hashlib.sha256(archive.read_bytes()).hexdigest() == sha256):
-        request = urllib.request.Request(f"{index_url().rstrip('/')}/{project}/",
-                                         headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        request = urllib.request.Request(
+            f"{index_url().rstrip('/')}/{project}/",
+            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        )
         files = json.load(urllib.request.urlopen(request, timeout=60))["files"]
         match = [f for f in files if f["filename"] == filename]
         if not match:

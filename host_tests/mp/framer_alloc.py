@@ -7,7 +7,11 @@ from smarty.framer import Framer
 
 def main():
     framer = Framer(2048)
-    noise = bytes((i * 7 + 1) % 256 for i in range(2000)).replace(b"\xdb", b"\x00").replace(b"/", b"\x00")
+    noise = (
+        bytes((i * 7 + 1) % 256 for i in range(2000))
+        .replace(b"\xdb", b"\x00")
+        .replace(b"/", b"\x00")
+    )
     gc.collect()
     before = gc.mem_alloc()
     space = framer.space()

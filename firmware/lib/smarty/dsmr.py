@@ -61,12 +61,26 @@ def iso_time(text, winter="+01:00", summer="+02:00"):
     digits, flag = text[:12], text[12:]
     if len(digits) != 12 or not digits.isdigit() or flag not in ("", "S", "W"):
         return None
-    if not ("01" <= digits[2:4] <= "12" and "01" <= digits[4:6] <= "31" and digits[6:8] < "24"
-            and digits[8:10] < "60" and digits[10:12] < "60") or digits == "000101000000":
+    if (
+        not (
+            "01" <= digits[2:4] <= "12"
+            and "01" <= digits[4:6] <= "31"
+            and digits[6:8] < "24"
+            and digits[8:10] < "60"
+            and digits[10:12] < "60"
+        )
+        or digits == "000101000000"
+    ):
         return None
-    return "20%s-%s-%sT%s:%s:%s%s" % (digits[0:2], digits[2:4], digits[4:6], digits[6:8],
-                                      digits[8:10], digits[10:12],
-                                      summer if flag == "S" else winter if flag == "W" else "")
+    return "20%s-%s-%sT%s:%s:%s%s" % (
+        digits[0:2],
+        digits[2:4],
+        digits[4:6],
+        digits[6:8],
+        digits[8:10],
+        digits[10:12],
+        summer if flag == "S" else winter if flag == "W" else "",
+    )
 
 
 def number(text):
@@ -88,8 +102,9 @@ def parse(buf, start=0, end=None, winter="+01:00", summer="+02:00"):
     if end is None:
         end = len(buf)
     if buf[start : start + 1] != b"/":
-        raise ParseError("not a DSMR telegram: it starts with "
-                         + ascii_text(bytes(buf[start : start + 8])))
+        raise ParseError(
+            "not a DSMR telegram: it starts with " + ascii_text(bytes(buf[start : start + 8]))
+        )
     bang = buf.rfind(b"!", start, end)
     if bang < 0:
         raise ParseError("telegram has no end mark '!'")
@@ -101,8 +116,10 @@ def parse(buf, start=0, end=None, winter="+01:00", summer="+02:00"):
             raise ChecksumError("telegram CRC %s is not hex" % ascii_text(crc)) from None
         computed = crc16(buf, start, bang + 1)
         if computed != given:
-            raise ChecksumError("CRC mismatch: the telegram says %04X, its bytes give %04X "
-                                "(line noise or a corrupted frame)" % (given, computed))
+            raise ChecksumError(
+                "CRC mismatch: the telegram says %04X, its bytes give %04X "
+                "(line noise or a corrupted frame)" % (given, computed)
+            )
         crc = ascii_text(crc).upper()
     elif buf.find(b"1-3:0.2.8(", start, bang) >= 0 or buf.find(b"0-0:96.1.4(", start, bang) >= 0:
         raise ChecksumError("telegram has no CRC, but its DSMR version (4 or later) requires one")
@@ -113,8 +130,9 @@ def parse(buf, start=0, end=None, winter="+01:00", summer="+02:00"):
     header_end = body - 1 if newline >= 0 else bang
     if header_end > start and buf[header_end - 1] == 0x0D:
         header_end -= 1
-    telegram = Telegram(buf, body, bang, ascii_text(bytes(buf[start + 1 : header_end])), crc,
-                        (winter, summer))
+    telegram = Telegram(
+        buf, body, bang, ascii_text(bytes(buf[start + 1 : header_end])), crc, (winter, summer)
+    )
     # Read every line once now: a malformed telegram fails here, not half-way through a
     # consumer's loop.  And learn the M-Bus channels' device types (0-n:24.1.0).
     types = {}
@@ -185,8 +203,11 @@ class Telegram:
                 cursor = row[4]
             for reading in _readings(code, values, row, channel, self._channels, self._offsets):
                 if reading[0] in seen:  # two objects with one name: keep both
-                    reading = (reading[0] + "_" + code.replace(":", "_").replace(".", "_")
-                               .replace("-", "_"),) + reading[1:]
+                    reading = (
+                        reading[0]
+                        + "_"
+                        + code.replace(":", "_").replace(".", "_").replace("-", "_"),
+                    ) + reading[1:]
                 seen.add(reading[0])
                 yield reading
 
@@ -211,8 +232,16 @@ def obis_row(code, start=0):
 def _readings(code, values, row, channel, channels, offsets):
     """The readings (one, or a number and its timestamp) of one object line."""
     if row is None:  # unknown: kept raw, named by its code
-        return ((code, raw_value(values[0]) if len(values) == 1 else [raw_value(v) for v in values],
-                 None, None, None, code),)
+        return (
+            (
+                code,
+                raw_value(values[0]) if len(values) == 1 else [raw_value(v) for v in values],
+                None,
+                None,
+                None,
+                code,
+            ),
+        )
     name, unit, kind = row[1], row[2], row[3]
     if channel is not None:
         meter = channels.get(channel) or ("mbus_" + channel, None, None)
@@ -244,6 +273,8 @@ def _readings(code, values, row, channel, channels, offsets):
         device_class = meter[2] if channel is not None and kind[0] == "m" else UNIT_CLASS.get(unit)
         reading = (name, value, unit, device_class, STATE_CLASS.get(kind), code)
     if kind in ("event", "mbus", "mbus3"):
-        return (reading, (name + "_timestamp", iso_time(values[0], *offsets), None, "timestamp",
-                          None, code))
+        return (
+            reading,
+            (name + "_timestamp", iso_time(values[0], *offsets), None, "timestamp", None, code),
+        )
     return (reading,)

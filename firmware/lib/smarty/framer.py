@@ -52,8 +52,10 @@ def dlms_frame_length(frame):
     if length < 17:  # security byte + frame counter (4) + tag (12)
         raise FrameError("DLMS length %d is too short for a ciphered frame" % length)
     if frame[header] != 0x30:  # security control: encrypted and authenticated
-        raise FrameError("DLMS security byte 0x%02X: only 0x30 (encrypted and "
-                         "authenticated) is supported" % frame[header])
+        raise FrameError(
+            "DLMS security byte 0x%02X: only 0x30 (encrypted and "
+            "authenticated) is supported" % frame[header]
+        )
     return header, header + length
 
 
@@ -101,7 +103,11 @@ class Framer:
             return
         if now_ms is not None:
             last = self._last_ms
-            if last is not None and self._tail > self._head and ticks_diff(now_ms, last) > self.timeout_ms:
+            if (
+                last is not None
+                and self._tail > self._head
+                and ticks_diff(now_ms, last) > self.timeout_ms
+            ):
                 self._cut = self._tail
                 self._cut_reported = False
             self._last_ms = now_ms
@@ -225,15 +231,20 @@ class Framer:
                         return None
                     if length[1] > len(buf):
                         self.overflows += 1
-                        self._drop("a %d-byte frame does not fit the %d-byte buffer"
-                                   % (length[1], len(buf)))
+                        self._drop(
+                            "a %d-byte frame does not fit the %d-byte buffer"
+                            % (length[1], len(buf))
+                        )
                     self._frame_end = start + length[1]
                 end = self._frame_end
                 if end <= limit:
                     break
                 if cut_short:
-                    self._drop("incomplete DLMS frame: %d of %d bytes, then silence"
-                               % (cut - start, end - start), True)
+                    self._drop(
+                        "incomplete DLMS frame: %d of %d bytes, then silence"
+                        % (cut - start, end - start),
+                        True,
+                    )
                     continue
                 return None
 
@@ -249,13 +260,17 @@ class Framer:
                 self._head = restart
                 self._state = _IDLE
                 self.noise_bytes += restart - start
-                raise FrameError("incomplete telegram: %d bytes, then the start of another "
-                                 "frame" % (restart - start))
+                raise FrameError(
+                    "incomplete telegram: %d bytes, then the start of another "
+                    "frame" % (restart - start)
+                )
             if bang < 0:
                 self._frame_end = limit
                 if cut_short:
-                    self._drop("incomplete telegram: %d bytes without an end mark '!'"
-                               % (cut - start), True)
+                    self._drop(
+                        "incomplete telegram: %d bytes without an end mark '!'" % (cut - start),
+                        True,
+                    )
                     continue
                 if start == 0 and tail == len(buf):
                     self.overflows += 1

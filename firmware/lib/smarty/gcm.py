@@ -32,8 +32,9 @@ def load_backend(name=None):
                 if name:
                     raise
     if name:
-        raise ValueError("unknown GCM backend %r (one of %s)"
-                         % (name, ", ".join(b[0] for b in BACKENDS)))
+        raise ValueError(
+            "unknown GCM backend %r (one of %s)" % (name, ", ".join(b[0] for b in BACKENDS))
+        )
     raise ImportError("no AES-GCM implementation available")  # pure-python always is
 
 

@@ -57,7 +57,11 @@ def _expand_key(key):
             t0, t1, t2, t3 = _SBOX[t1] ^ rcon, _SBOX[t2], _SBOX[t3], _SBOX[t0]
             rcon = _MUL2[rcon]
         rk[i], rk[i + 1], rk[i + 2], rk[i + 3] = (
-            rk[i - 16] ^ t0, rk[i - 15] ^ t1, rk[i - 14] ^ t2, rk[i - 13] ^ t3)
+            rk[i - 16] ^ t0,
+            rk[i - 15] ^ t1,
+            rk[i - 14] ^ t2,
+            rk[i - 13] ^ t3,
+        )
     return rk
 
 
@@ -122,7 +126,11 @@ class AESGCM(GcmBase):
         for i in range(0, len(data), 16):
             n = (i >> 4) + 2
             counter[12], counter[13], counter[14], counter[15] = (
-                n >> 24 & 0xFF, n >> 16 & 0xFF, n >> 8 & 0xFF, n & 0xFF)
+                n >> 24 & 0xFF,
+                n >> 16 & 0xFF,
+                n >> 8 & 0xFF,
+                n & 0xFF,
+            )
             stream = _encrypt_block(self._rk, counter)
             for j in range(min(16, len(data) - i)):
                 out[i + j] = data[i + j] ^ stream[j]

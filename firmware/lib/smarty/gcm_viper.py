@@ -30,10 +30,30 @@ def _ghash(table: ptr32, y: ptr32, data: ptr8, length: int, mask_buf: ptr32):
     y3 = uint(y[3])
     i = 0
     while i < length:
-        x0 = y0 ^ (uint(data[i]) << 24 | uint(data[i + 1]) << 16 | uint(data[i + 2]) << 8 | uint(data[i + 3]))
-        x1 = y1 ^ (uint(data[i + 4]) << 24 | uint(data[i + 5]) << 16 | uint(data[i + 6]) << 8 | uint(data[i + 7]))
-        x2 = y2 ^ (uint(data[i + 8]) << 24 | uint(data[i + 9]) << 16 | uint(data[i + 10]) << 8 | uint(data[i + 11]))
-        x3 = y3 ^ (uint(data[i + 12]) << 24 | uint(data[i + 13]) << 16 | uint(data[i + 14]) << 8 | uint(data[i + 15]))
+        x0 = y0 ^ (
+            uint(data[i]) << 24
+            | uint(data[i + 1]) << 16
+            | uint(data[i + 2]) << 8
+            | uint(data[i + 3])
+        )
+        x1 = y1 ^ (
+            uint(data[i + 4]) << 24
+            | uint(data[i + 5]) << 16
+            | uint(data[i + 6]) << 8
+            | uint(data[i + 7])
+        )
+        x2 = y2 ^ (
+            uint(data[i + 8]) << 24
+            | uint(data[i + 9]) << 16
+            | uint(data[i + 10]) << 8
+            | uint(data[i + 11])
+        )
+        x3 = y3 ^ (
+            uint(data[i + 12]) << 24
+            | uint(data[i + 13]) << 16
+            | uint(data[i + 14]) << 8
+            | uint(data[i + 15])
+        )
         z0 = uint(0)
         z1 = uint(0)
         z2 = uint(0)
@@ -156,7 +176,11 @@ class AESGCM(GcmBase):
         _zero(block, 16)
         for i, bits in ((4, len(aad) << 3), (12, len(ct) << 3)):
             block[i], block[i + 1], block[i + 2], block[i + 3] = (
-                bits >> 24 & 0xFF, bits >> 16 & 0xFF, bits >> 8 & 0xFF, bits & 0xFF)
+                bits >> 24 & 0xFF,
+                bits >> 16 & 0xFF,
+                bits >> 8 & 0xFF,
+                bits & 0xFF,
+            )
         _ghash(self._table, y, block, 16, _MASK)
         self._counter[:12] = iv
         self._set_counter(1)

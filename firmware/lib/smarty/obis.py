@@ -113,10 +113,22 @@ OBIS = b"""
 """
 
 # Home Assistant device class of a value in each unit.
-UNIT_CLASS = {"kWh": "energy", "Wh": "energy", "kvarh": "reactive_energy",
-              "varh": "reactive_energy", "kW": "power", "W": "power", "kvar": "reactive_power",
-              "var": "reactive_power", "kVA": "apparent_power", "VA": "apparent_power",
-              "V": "voltage", "A": "current", "Hz": "frequency", "GJ": "energy"}
+UNIT_CLASS = {
+    "kWh": "energy",
+    "Wh": "energy",
+    "kvarh": "reactive_energy",
+    "varh": "reactive_energy",
+    "kW": "power",
+    "W": "power",
+    "kvar": "reactive_power",
+    "var": "reactive_power",
+    "kVA": "apparent_power",
+    "VA": "apparent_power",
+    "V": "voltage",
+    "A": "current",
+    "Hz": "frequency",
+    "GJ": "energy",
+}
 
 # M-Bus device types (EN 13757-3): meter name, default unit, HA device class
 MBUS_DEVICES = {
@@ -129,8 +141,13 @@ MBUS_DEVICES = {
 MBUS_UNKNOWN = ("mbus", None, None)
 
 # State class of each kind (kinds not listed have none).
-STATE_CLASS = {"total": "total_increasing", "measure": "measurement", "event": "measurement",
-               "mbus": "total_increasing", "mbus3": "total_increasing"}
+STATE_CLASS = {
+    "total": "total_increasing",
+    "measure": "measurement",
+    "event": "measurement",
+    "mbus": "total_increasing",
+    "mbus3": "total_increasing",
+}
 
 
 def lookup(code, start=0):
@@ -145,8 +162,13 @@ def lookup(code, start=0):
             return None
     end = OBIS.find(b"\n", row + 1)
     _, name, unit, kind = OBIS[row + 1 : end].split()
-    return (code, None if name == b"-" else name.decode(), None if unit == b"-" else unit.decode(),
-            kind.decode(), end)
+    return (
+        code,
+        None if name == b"-" else name.decode(),
+        None if unit == b"-" else unit.decode(),
+        kind.decode(),
+        end,
+    )
 
 
 def rows():

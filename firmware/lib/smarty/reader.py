@@ -15,19 +15,37 @@ from .framer import Framer
 from .gcm import LUXEMBOURG_AUTH_KEY, Decryptor
 
 _GLO_CIPHERING = 0xDB
-_COUNTER = {"frame": "frame_errors", "auth": "auth_failures", "crc": "crc_failures",
-            "parse": "parse_errors"}
+_COUNTER = {
+    "frame": "frame_errors",
+    "auth": "auth_failures",
+    "crc": "crc_failures",
+    "parse": "parse_errors",
+}
 
 
 class Reader:
-    def __init__(self, key=None, auth_key=LUXEMBOURG_AUTH_KEY, buffer_size=2048,
-                 timeout_ms=500, backend=None, winter="+01:00", summer="+02:00", buffer=None):
+    def __init__(
+        self,
+        key=None,
+        auth_key=LUXEMBOURG_AUTH_KEY,
+        buffer_size=2048,
+        timeout_ms=500,
+        backend=None,
+        winter="+01:00",
+        summer="+02:00",
+        buffer=None,
+    ):
         self.framer = Framer(buffer_size, timeout_ms, buffer)
         self.decryptor = Decryptor(key, auth_key, backend) if key is not None else None
         self.backend = self.decryptor.backend if self.decryptor else None
         self._offsets = (winter, summer)
-        self.counters = {"frames_ok": 0, "frame_errors": 0, "auth_failures": 0,
-                         "crc_failures": 0, "parse_errors": 0}
+        self.counters = {
+            "frames_ok": 0,
+            "frame_errors": 0,
+            "auth_failures": 0,
+            "crc_failures": 0,
+            "parse_errors": 0,
+        }
 
     def decode(self, frame):
         """A Telegram from one whole frame (bytes); raises a P1Error."""

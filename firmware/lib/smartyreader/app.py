@@ -34,19 +34,26 @@ class App:
     def __init__(self, cfg, port, wifi, led=None, watchdog=None):
         # The frame buffer first, before the heap fragments.
         buffer = bytearray(cfg["buffer.frame_bytes"])
-        auth = parse_key(cfg["meter.auth_key"], "auth key") if cfg["meter.auth_key"] else LUXEMBOURG_AUTH_KEY
+        auth = (
+            parse_key(cfg["meter.auth_key"], "auth key")
+            if cfg["meter.auth_key"]
+            else LUXEMBOURG_AUTH_KEY
+        )
         self.reader = Reader(parse_key(cfg["meter.key"]), auth, buffer=buffer)
         self.cfg, self.port, self.wifi = cfg, port, wifi
         self.led, self.watchdog = led, watchdog
         self.topic = cfg["mqtt.topic"]
-        self.legacy_topic = (cfg["mqtt.legacy_topic"] or self.topic + "/legacy") if cfg["mqtt.legacy"] else None
+        self.legacy_topic = (
+            (cfg["mqtt.legacy_topic"] or self.topic + "/legacy") if cfg["mqtt.legacy"] else None
+        )
         client_id = cfg["mqtt.client_id"] or "smartyreader-" + wifi.mac_suffix()
         self.broker = Broker(cfg, client_id, self.topic + "/status")
         # Readings waiting for the broker, preallocated now (before the heap fragments):
         # as many as buffer.readings, or a quarter of the free heap.
         gc.collect()
-        self.queue = Ring(cfg["buffer.readings"] or max(2, gc.mem_free() // 4 // _SLOT_BYTES),
-                          _SLOT_BYTES)
+        self.queue = Ring(
+            cfg["buffer.readings"] or max(2, gc.mem_free() // 4 // _SLOT_BYTES), _SLOT_BYTES
+        )
         self.writer = publish.JsonWriter()
         self.counters = {"replays": 0, "reconnects": 0, "published": 0, "too_large": 0}
         self.last_counter = {}  # system title -> last frame counter accepted
@@ -88,8 +95,14 @@ class App:
         writer = self.writer
         slot = self.queue.slot()
         writer.start(slot)
-        wanted = {"power_import": None, "power_export": None, "energy_import": None,
-                  "energy_export": None, "timestamp": None, "equipment_id": None}
+        wanted = {
+            "power_import": None,
+            "power_export": None,
+            "energy_import": None,
+            "energy_export": None,
+            "timestamp": None,
+            "equipment_id": None,
+        }
         first = self.sensors is None
         sensors = [] if first else None
         latest = [] if self.cfg["mqtt.per_field"] else None
@@ -110,10 +123,14 @@ class App:
             state = writer.finish()
             legacy = 0
             if self.legacy_topic:
-                raw = {code: values[0] for code, values in telegram.lines()
-                       if code in ("0-0:1.0.0", "1-0:1.8.0", "1-0:2.8.0")}
-                payload = publish.legacy_payload(raw.get("0-0:1.0.0", ""), raw.get("1-0:1.8.0", ""),
-                                                 raw.get("1-0:2.8.0", "")).encode()
+                raw = {
+                    code: values[0]
+                    for code, values in telegram.lines()
+                    if code in ("0-0:1.0.0", "1-0:1.8.0", "1-0:2.8.0")
+                }
+                payload = publish.legacy_payload(
+                    raw.get("0-0:1.0.0", ""), raw.get("1-0:1.8.0", ""), raw.get("1-0:2.8.0", "")
+                ).encode()
                 slot[state : state + len(payload)] = payload
                 legacy = len(payload)
         except (ValueError, IndexError) as e:  # larger than a slot: say so, count it
@@ -133,7 +150,9 @@ class App:
     def computed(self, fields):
         """Net power (import - export) and the energy since local midnight (since the
         first telegram of the meter's date, after a reboot)."""
-        out = {"net_power": publish.difference(fields.get("power_import"), fields.get("power_export"))}
+        out = {
+            "net_power": publish.difference(fields.get("power_import"), fields.get("power_export"))
+        }
         date = (fields.get("timestamp") or "")[:10]
         for name in ("energy_import", "energy_export"):
             value = fields.get(name)
@@ -171,20 +190,22 @@ class App:
         counters = dict(self.reader.counters)
         counters.update(self.counters)
         framer = self.reader.framer
-        counters.update({
-            "uptime_s": time.ticks_diff(time.ticks_ms(), self.started) // 1000,
-            "free_heap": gc.mem_free(),
-            "free_heap_after_gc": self.heap_after_gc,
-            "backend": self.reader.backend,
-            "noise_bytes": framer.noise_bytes,
-            "timeouts": framer.timeouts,
-            "overflows": framer.overflows,
-            "dropped_readings": self.queue.dropped,
-            "buffered": self.queue.used,
-            "buffer_size": self.queue.count,
-            "last_error": self.last_error,
-            "hint": "wrong key?" if self.auth_streak >= _AUTH_STREAK else None,
-        })
+        counters.update(
+            {
+                "uptime_s": time.ticks_diff(time.ticks_ms(), self.started) // 1000,
+                "free_heap": gc.mem_free(),
+                "free_heap_after_gc": self.heap_after_gc,
+                "backend": self.reader.backend,
+                "noise_bytes": framer.noise_bytes,
+                "timeouts": framer.timeouts,
+                "overflows": framer.overflows,
+                "dropped_readings": self.queue.dropped,
+                "buffered": self.queue.used,
+                "buffer_size": self.queue.count,
+                "last_error": self.last_error,
+                "hint": "wrong key?" if self.auth_streak >= _AUTH_STREAK else None,
+            }
+        )
         return dumps(counters)
 
     def connect(self):
@@ -195,15 +216,23 @@ class App:
         self.discovery_sent = False  # a restarted broker may have lost retained configs
         log("connected to the MQTT broker %s:%d" % (self.cfg["mqtt.host"], self.cfg["mqtt.port"]))
         if self.legacy_topic:
-            self.broker.publish(self.legacy_topic, publish.legacy_notice("connect", "SmartyReader"))
+            self.broker.publish(
+                self.legacy_topic, publish.legacy_notice("connect", "SmartyReader")
+            )
 
     def publish_pending(self):
         broker, topic = self.broker, self.topic
         if self.sensors is not None and not self.discovery_sent and self.cfg["mqtt.discovery"]:
-            node = "smarty_" + "".join(c if "a" <= c <= "z" or "0" <= c <= "9" else "_"
-                                       for c in self.meter.lower())
-            for config_topic, payload in publish.discovery(self.cfg["mqtt.discovery_prefix"], node, topic,
-                                                           "Smarty " + self.meter, self.sensors):
+            node = "smarty_" + "".join(
+                c if "a" <= c <= "z" or "0" <= c <= "9" else "_" for c in self.meter.lower()
+            )
+            for config_topic, payload in publish.discovery(
+                self.cfg["mqtt.discovery_prefix"],
+                node,
+                topic,
+                "Smarty " + self.meter,
+                self.sensors,
+            ):
                 broker.publish(config_topic, payload, True)
             self.discovery_sent = True
             gc.collect()
@@ -266,8 +295,13 @@ def main(config_path="config.json", board_path="board.json"):
         log("the REPL leaves UART0 in 3 s (Ctrl-C now to keep it)")
         time.sleep(3)
         hw.detach_repl()
-    app = App(cfg, hw.P1Port(cfg), WiFi(cfg["wifi.ssid"], cfg["wifi.password"]), hw.StatusLed(cfg),
-              hw.Watchdog())
+    app = App(
+        cfg,
+        hw.P1Port(cfg),
+        WiFi(cfg["wifi.ssid"], cfg["wifi.password"]),
+        hw.StatusLed(cfg),
+        hw.Watchdog(),
+    )
     log("GCM backend: %s" % app.reader.backend)
     try:
         asyncio.run(app.run())

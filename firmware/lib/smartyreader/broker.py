@@ -43,24 +43,36 @@ class Broker:
                 except OSError:
                     raise BrokerError("mqtt.ca: cannot read %s" % cfg["mqtt.ca"])
                 except ValueError:
-                    raise BrokerError("mqtt.ca: %s is not a PEM or DER certificate" % cfg["mqtt.ca"])
-        client = MQTTClient(self._client_id, cfg["mqtt.host"], cfg["mqtt.port"],
-                            user=cfg["mqtt.user"], password=cfg["mqtt.password"],
-                            keepalive=cfg["mqtt.keepalive"], ssl=cfg["mqtt.tls"],
-                            ssl_params=params)
+                    raise BrokerError(
+                        "mqtt.ca: %s is not a PEM or DER certificate" % cfg["mqtt.ca"]
+                    )
+        client = MQTTClient(
+            self._client_id,
+            cfg["mqtt.host"],
+            cfg["mqtt.port"],
+            user=cfg["mqtt.user"],
+            password=cfg["mqtt.password"],
+            keepalive=cfg["mqtt.keepalive"],
+            ssl=cfg["mqtt.tls"],
+            ssl_params=params,
+        )
         client.set_last_will(self._status, b"offline", retain=True)
         where = "%s:%d" % (cfg["mqtt.host"], cfg["mqtt.port"])
         try:
             client.connect()
         except MQTTException as e:
             code = e.args[0] if e.args else 0
-            raise BrokerError("MQTT broker %s refused the connection: %s"
-                              % (where, _REFUSED.get(code, "code %s" % code)))
+            raise BrokerError(
+                "MQTT broker %s refused the connection: %s"
+                % (where, _REFUSED.get(code, "code %s" % code))
+            )
         except (OSError, ValueError, IndexError) as e:
             _close(client)
             if cfg["mqtt.tls"] and not isinstance(e, IndexError):
-                raise BrokerError("TLS with the MQTT broker %s failed (%s): check mqtt.ca and "
-                                  "that the certificate is for %s" % (where, e, cfg["mqtt.host"]))
+                raise BrokerError(
+                    "TLS with the MQTT broker %s failed (%s): check mqtt.ca and "
+                    "that the certificate is for %s" % (where, e, cfg["mqtt.host"])
+                )
             raise BrokerError("cannot reach the MQTT broker %s (%s)" % (where, e))
         try:  # a broker that stops answering must not hang the reader
             client.sock.settimeout(_TIMEOUT_S)

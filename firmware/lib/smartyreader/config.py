@@ -131,7 +131,9 @@ def validate(tree, board=None):
     for key, value in given.items():
         if key not in _KEYS:
             hint = _closest(key)
-            problems.append("unknown key %s%s" % (key, " (did you mean %s?)" % hint if hint else ""))
+            problems.append(
+                "unknown key %s%s" % (key, " (did you mean %s?)" % hint if hint else "")
+            )
             continue
         if value is None:
             values[key] = None

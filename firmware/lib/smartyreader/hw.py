@@ -73,8 +73,9 @@ class P1Port:
     """The meter's P1 port: data request and the bytes it sends."""
 
     def __init__(self, cfg):
-        self._request, self._request_low = _pin(cfg["data_request.pin"],
-                                                cfg["data_request.active_low"])
+        self._request, self._request_low = _pin(
+            cfg["data_request.pin"], cfg["data_request.active_low"]
+        )
         if cfg["uart.device"]:
             self._line = _SerialDevice(cfg["uart.device"], cfg["uart.baudrate"])
         elif machine is None or not hasattr(machine, "UART"):
@@ -106,7 +107,9 @@ class Watchdog:
         self._wdt = None
         if machine is not None and hasattr(machine, "WDT"):
             try:
-                self._wdt = machine.WDT(timeout=30000) if sys.platform == "esp32" else machine.WDT()
+                self._wdt = (
+                    machine.WDT(timeout=30000) if sys.platform == "esp32" else machine.WDT()
+                )
             except (TypeError, ValueError, OSError):
                 self._wdt = None
 

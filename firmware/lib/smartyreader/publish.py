@@ -60,7 +60,12 @@ class JsonWriter:
         self.write(b'"')
         self.write(name)  # field names are snake_case: nothing to escape
         self.write(b'": ')
-        if isinstance(value, (str, list, tuple, dict)) or value is None or value is True or value is False:
+        if (
+            isinstance(value, (str, list, tuple, dict))
+            or value is None
+            or value is True
+            or value is False
+        ):
             self.write(dumps(value))
         else:  # int or Fixed: the digits
             self.write(str(value))
@@ -84,8 +89,12 @@ def field_payload(value):
 def discovery(prefix, node, topic, meter_name, sensors):
     """(topic, payload) of the retained Home Assistant discovery config of each sensor:
     sensors are (field, unit, device class, state class)."""
-    device = {"identifiers": [node], "name": meter_name, "manufacturer": "Sagemcom",
-              "model": "Smarty (SmartyReader)"}
+    device = {
+        "identifiers": [node],
+        "name": meter_name,
+        "manufacturer": "Sagemcom",
+        "model": "Smarty (SmartyReader)",
+    }
     for field, unit, device_class, state_class in sensors:
         config = {
             "name": field.replace("_", " "),
