@@ -5,4 +5,6 @@ import sys
 
 from smartyreader.app import main
 
-main(*(getattr(sys, "argv", [])[1:3]))
+status = main(*(getattr(sys, "argv", [])[1:3]))
+if status:
+    sys.exit(status)

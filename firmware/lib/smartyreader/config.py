@@ -91,7 +91,7 @@ _KEYS = {entry[0]: entry for entry in SCHEMA}
 class ConfigError(ValueError):
     def __init__(self, problems):
         self.problems = problems
-        ValueError.__init__(self, "config.json: " + "; ".join(problems))
+        super().__init__("config.json: " + "; ".join(problems))
 
 
 def _flatten(tree, prefix=""):
@@ -104,16 +104,25 @@ def _flatten(tree, prefix=""):
     return out
 
 
+def _distance(a, b):
+    """Edit distance (insertions, deletions, substitutions, adjacent swaps), up to 3."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous2, previous = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[-1]
+
+
 def _closest(key):
-    """A known key that differs from key by one small slip, for "did you mean"."""
-    for known in _KEYS:
-        if known.split(".")[0] == key.split(".")[0] or "." not in key:
-            a, b = known, key
-            if len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1:
-                return known
-            if abs(len(a) - len(b)) == 1 and (a in b or b in a):
-                return known
-    return None
+    """The known key one or two typing slips away from key, for "did you mean"."""
+    best = min(_KEYS, key=lambda known: _distance(known, key))
+    return best if _distance(best, key) <= 2 else None
 
 
 def validate(tree, board=None):
@@ -128,6 +137,7 @@ def validate(tree, board=None):
     given = _flatten(tree) if isinstance(tree, dict) else None
     if given is None:
         raise ConfigError(["must be a JSON object"])
+    bad = set()
     for key, value in given.items():
         if key not in _KEYS:
             hint = _closest(key)
@@ -142,10 +152,11 @@ def validate(tree, board=None):
         if message:
             shown = "" if key in SECRETS else ", not %s" % json.dumps(value)
             problems.append("%s %s%s" % (key, message, shown))
+            bad.add(key)
         else:
             values[key] = value
     for key, default, _ in SCHEMA:
-        if default is REQUIRED and values.get(key) in (None, ""):
+        if default is REQUIRED and values.get(key) in (None, "") and key not in bad:
             problems.append("%s is missing" % key)
     if not values.get("uart.device") and values.get("uart.rx") is None:
         problems.append("uart.rx is missing (or uart.device on a host)")
