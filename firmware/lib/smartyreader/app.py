@@ -253,11 +253,18 @@ class App:
         interval = self.cfg["diag.interval"] * 1000
         next_diag = time.ticks_add(time.ticks_ms(), 5000)
         next_ping = time.ticks_ms()
+        wifi_wait = 5  # seconds an association may take before we ask again (doubling to 60)
         while True:
             if not self.wifi.connected():
+                log("WiFi down: connecting (again in %d s if it does not come up)" % wifi_wait)
                 self.wifi.connect()
-                await asyncio.sleep(1)
+                for _ in range(wifi_wait):
+                    await asyncio.sleep(1)
+                    if self.wifi.connected():
+                        break
+                wifi_wait = min(wifi_wait * 2, 60)
                 continue
+            wifi_wait = 5
             try:
                 if not self.broker.connected:
                     self.connect()
