@@ -47,6 +47,19 @@ def _reduction(r):
 _REM4 = [_reduction(r) for r in range(16)]
 
 
+def h_multiples(h):
+    """[n * H for n in 0..15] in GHASH's reflected bit order: [8] = H, [4] = H * x, ...
+    (the 4-bit table of Shoup's method)."""
+    table = [0] * 16
+    for i in (8, 4, 2, 1):
+        table[i] = h
+        h = (h >> 1) ^ (0xE1 << 120 if h & 1 else 0)
+    for i in (2, 4, 8):
+        for j in range(1, i):
+            table[i + j] = table[i] ^ table[j]
+    return table
+
+
 def _expand_key(key):
     rk = bytearray(176)
     rk[:16] = key
@@ -91,16 +104,7 @@ class AESGCM(GcmBase):
         if len(key) != 16:
             raise ValueError("key must be 16 bytes")
         self._rk = _expand_key(key)
-        h = int.from_bytes(_encrypt_block(self._rk, bytes(16)), "big")
-        # table[n] = n * H in GHASH's reflected bit order: table[8] = H, table[4] = H*x ...
-        table = [0] * 16
-        for i in (8, 4, 2, 1):
-            table[i] = h
-            h = (h >> 1) ^ (0xE1 << 120 if h & 1 else 0)
-        for i in (2, 4, 8):
-            for j in range(1, i):
-                table[i + j] = table[i] ^ table[j]
-        self._table = table
+        self._table = h_multiples(int.from_bytes(_encrypt_block(self._rk, bytes(16)), "big"))
 
     def _ghash(self, y, data):
         table, rem = self._table, _REM4

@@ -13,7 +13,7 @@ import cryptolib
 import micropython
 
 from .gcm_base import GcmBase
-from .gcm_pure import _REM4
+from .gcm_pure import _REM4, h_multiples
 
 _ECB = 1
 _MASK = array("I", [0xFFFFFFFF])
@@ -130,14 +130,7 @@ class AESGCM(GcmBase):
         self._aes = cryptolib.aes(key, _ECB)
         h = bytearray(16)
         self._aes.encrypt(bytes(16), h)
-        h = int.from_bytes(h, "big")
-        multiples = [0] * 16  # n * H, GHASH bit order: [8] = H, [4] = H * x, ...
-        for i in (8, 4, 2, 1):
-            multiples[i] = h
-            h = (h >> 1) ^ (0xE1 << 120 if h & 1 else 0)
-        for i in (2, 4, 8):
-            for j in range(1, i):
-                multiples[i + j] = multiples[i] ^ multiples[j]
+        multiples = h_multiples(int.from_bytes(h, "big"))
         table = array("I", bytes(4 * 80))
         for n, m in enumerate(multiples):
             for w in range(4):
