@@ -234,8 +234,11 @@ class App:
                 self.sensors,
             ):
                 broker.publish(config_topic, payload, True)
+                # once per connection, ~45 configs: free each one's garbage before the next,
+                # so that no allocation meets a heap fragmented by all of them
+                payload = None
+                gc.collect()
             self.discovery_sent = True
-            gc.collect()
         queue = self.queue
         while queue.used:
             state, legacy = queue.oldest()
