@@ -126,6 +126,16 @@ def decode_times_cpython(rounds, frame, key):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def compile_mpy(directory, packages):
+    """The application's packages as .mpy files in directory (x86 code for viper)."""
+    for package in packages:
+        (directory / package).mkdir(parents=True)
+        for source in (ROOT / "firmware" / "lib" / package).glob("*.py"):
+            target = directory / package / (source.stem + ".mpy")
+            run([str(BIN / "mpy-cross"), "-march=x86", "-o", str(target), str(source)])
+    return directory
+
+
 def heap_run(heap_kb, frame_file, key, micropypath, script_dir):
     """The decode loop's output at -X heapsize=heap_kb k, or None if it fails."""
     proc = subprocess.run(
@@ -319,17 +329,7 @@ def main():
         )
         frame_file = tmp / "frame.bin"
         frame_file.write_bytes(frame)
-        (tmp / "mpy" / "smarty").mkdir(parents=True)
-        for source in (ROOT / "firmware" / "lib" / "smarty").glob("*.py"):
-            run(
-                [
-                    str(BIN / "mpy-cross"),
-                    "-march=x86",
-                    "-o",
-                    str(tmp / "mpy" / "smarty" / (source.stem + ".mpy")),
-                    str(source),
-                ]
-            )
+        compile_mpy(tmp / "mpy", ("smarty",))
         heaps = {
             name: smallest_heap(frame_file, key, path, tmp / "script")
             for name, path in (
@@ -357,19 +357,7 @@ def main():
     lines.append("")
 
     with tempfile.TemporaryDirectory() as tmp:
-        mpy = Path(tmp)
-        for package in ("smarty", "smartyreader"):
-            (mpy / package).mkdir()
-            for source in (ROOT / "firmware" / "lib" / package).glob("*.py"):
-                run(
-                    [
-                        str(BIN / "mpy-cross"),
-                        "-march=x86",
-                        "-o",
-                        str(mpy / package / (source.stem + ".mpy")),
-                        str(source),
-                    ]
-                )
+        mpy = compile_mpy(Path(tmp), ("smarty", "smartyreader"))
         heaps = {
             "frozen into the firmware": firmware_heap(True),
             ".mpy files loaded into RAM": firmware_heap(False, [mpy]),

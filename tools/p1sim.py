@@ -17,6 +17,7 @@ import termios
 import time
 import tty
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from p1meter import encrypt_frame, with_crc
 
@@ -30,7 +31,6 @@ class Meter:
 
     def __init__(self, template):
         self.template = template[: template.rindex(b"!") + 1]
-        self.elapsed = 0.0
 
     def _value(self, code):
         m = re.search(re.escape(code.encode()) + rb"\((\d+\.\d+)\*", self.template)
@@ -56,18 +56,12 @@ class Meter:
             ("1-0:3.8.0", "1-0:3.7.0"),
             ("1-0:4.8.0", "1-0:4.7.0"),
         ):
-            start, rate = self._value(counter), self._value(power)
+            start = self._value(counter)
             if start is None:
                 continue
-            places = len(start.split(".")[1])
-            grown = int(start.replace(".", "")) + round(
-                int((rate or "0").replace(".", ""))
-                * 10 ** (places - len((rate or "0.0").split(".")[1]))
-                * elapsed
-                / 3600
-            )
-            digits = str(grown).rjust(len(start) - 1, "0")
-            new = digits[:-places] + "." + digits[-places:]
+            # energy + power x time, exact, in the meter's own digits and width
+            grown = Decimal(start) + Decimal(self._value(power) or 0) * Decimal(elapsed) / 3600
+            new = str(grown.quantize(Decimal(start))).rjust(len(start), "0")
             text = re.sub(
                 re.escape(counter.encode()) + rb"\(\d+\.\d+\*",
                 counter.encode() + b"(" + new.encode() + b"*",
@@ -82,7 +76,6 @@ def open_pty(link):
     the slave fd, kept open so the link stays valid while readers come and go."""
     master, slave = pty.openpty()
     tty.setraw(master)
-    attrs = termios.tcgetattr(slave)
     tty.setraw(slave)
     attrs = termios.tcgetattr(slave)
     attrs[4] = attrs[5] = termios.B115200
