@@ -4,6 +4,8 @@
 #   make test   every test (builds what it needs)
 #   make bench  benchmarks -> BENCHMARKS.md
 #   make deps   (root) the Debian packages the above need
+#   make firmware BOARD=lolin_d1_mini_pro|mhet_esp32minikit MICROPY_DIR=...
+#               a custom board firmware (needs the port's SDK: see README)
 #
 # Everything is built under build/; nothing outside the checkout is written
 # except by `make deps`.
@@ -56,10 +58,10 @@ UNIX32_FLAGS := MICROPY_FORCE_32BIT=1 \
 
 NATMOD_ARCHS := x64 x86 xtensa
 
-.PHONY: help deps print-debian-packages micropython umqtt natmod check-esp8266 venv test test-c test-py bench demo clean
+.PHONY: firmware help deps print-debian-packages micropython umqtt natmod check-esp8266 venv test test-c test-py bench demo clean
 
 help:
-	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	apt-get update -q
@@ -98,6 +100,12 @@ $(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(APP_SRC) tools/manifest_unix32
 	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) $(UNIX32_FLAGS) BUILD=$(BUILD)/unix32-app \
 		MICROPY_MPYCROSS=$(BIN)/mpy-cross
 	install -D $(BUILD)/unix32-app/micropython $@
+
+# ---- a custom firmware image for a board (the port's toolchain must exist) ----
+
+MICROPY_DIR ?= $(MP_DIR)
+firmware:
+	@tools/firmware.sh "$(BOARD)" "$(MICROPY_DIR)"
 
 # ---- aesgcm as a dynamic native module ----
 

@@ -4,10 +4,14 @@ all at once; secrets are never repeated."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from p1harness import free_port  # noqa: E402
+
+from conftest import ROOT, run_micropython
 
 sys.path.insert(0, str(ROOT / "firmware" / "lib"))
 from smartyreader import config  # noqa: E402
@@ -59,8 +63,9 @@ def test_missing_and_broken_files(tmp_path):
         config.load(str(tmp_path / "config.json"))
 
 
-def test_the_firmware_does_not_start_on_a_bad_config(tmp_path):
-    """On MicroPython: the problems are printed, the key never, and no crash."""
+def test_a_bad_config_starts_setup_mode_instead(tmp_path):
+    """On MicroPython: the problems are printed, the key never, no crash; setup mode
+    starts (its serial shell reads stdin here: `exit` leaves it)."""
     (tmp_path / "config.json").write_text(
         json.dumps({"meter": {"key": KEY + "00"}, "mqtt": {"port": 0}})
     )
@@ -73,13 +78,83 @@ def test_the_firmware_does_not_start_on_a_bad_config(tmp_path):
             str(tmp_path / "config.json"),
             "--runtime",
             "micropython32",
+            "--setup-port",
+            str(free_port()),
         ],
+        input="exit\n",
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "config: meter.key must be 32 hex digits" in proc.stdout
     assert "config: mqtt.port must be a whole number from 1 to 65535, not 0" in proc.stdout
-    assert "not starting: fix config.json" in proc.stdout
+    assert "setup mode: the config is not complete" in proc.stdout
     assert KEY not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+
+
+BOARDS = sorted(p.parent.name for p in (ROOT / "boards").glob("*/board.json"))
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_each_board_description_is_valid_for_the_runtime(board, tmp_path):
+    path = ROOT / "boards" / board / "board.json"
+    assert config.check_board(json.loads(path.read_text())) == []
+    # the very code the firmware runs, on MicroPython: read_board raises on any problem
+    script = tmp_path / "check_board.py"
+    script.write_text(
+        "import sys\nfrom smartyreader import config\n"
+        "print(config.read_board(sys.argv[1])['mcu'])\n"
+    )
+    out = run_micropython("micropython32", script, path, micropypath=[ROOT / "firmware" / "lib"])
+    assert out.strip() == json.loads(path.read_text())["mcu"]
+
+
+def test_bad_board_descriptions_are_explained():
+    good = json.loads((ROOT / "boards" / "mhet_esp32minikit" / "board.json").read_text())
+    assert config.check_board(dict(good, mcu="esp8285")) == [
+        "mcu must be one of esp8266, esp32, unix"
+    ]
+    assert config.check_board(dict(good, gpio=[1, "two"])) == [
+        "gpio must be a list of GPIO numbers"
+    ]
+    assert config.check_board(dict(good, uart={"rx": 40}))[0].startswith(
+        "uart.rx: GPIO 40 is not usable on the MH-ET LIVE ESP32MiniKit"
+    )
+    assert config.check_board(dict(good, uart={"rx": "1"})) == [
+        'uart.rx must be a whole number from 0 to 48, not "1"'
+    ]
+    assert config.check_board(dict(good, data_request={"pin": 35})) == [
+        "data_request.pin: GPIO 35 is input only on this board"
+    ]
+    assert config.check_board(dict(good, leds=1)) == ["unknown key leds"]
+
+
+def test_pins_are_checked_against_the_board():
+    board = json.loads((ROOT / "boards" / "lolin_d1_mini_pro" / "board.json").read_text())
+    got = problems(dict(GOOD, status_led={"pin": 7}), board)
+    assert got == [
+        "status_led.pin: GPIO 7 is not usable on the LOLIN D1 mini pro (ESP8266) on a "
+        "SmartyReader PCB (usable: 0 1 2 3 4 5 12 13 14 15 16)"
+    ]
+
+
+def test_set_values_are_parsed_as_the_schema_takes_them():
+    assert config.parse("mqtt.port", "8883") == 8883
+    assert config.parse("mqtt.tls", "on") is True and config.parse("mqtt.tls", "No") is False
+    assert config.parse("wifi.password", "1234 5678") == "1234 5678"  # text stays text
+    assert config.parse("mqtt.user", "") is None
+    with pytest.raises(config.ConfigError, match="uart.rx must be a whole number from 0 to 48"):
+        config.parse("uart.rx", "-1")
+    with pytest.raises(config.ConfigError) as e:
+        config.parse("meter.key", "secret-value")
+    assert "secret-value" not in str(e.value)
+
+
+def test_save_is_atomic_and_recovers_a_cut_rename(tmp_path):
+    path = str(tmp_path / "config.json")
+    config.save({"a": 1}, path)
+    config.save({"a": 2}, path)
+    assert config.read_tree(path) == {"a": 2} and not (tmp_path / "config.json.tmp").exists()
+    (tmp_path / "config.json").rename(tmp_path / "config.json.tmp")  # cut between the steps
+    assert config.read_tree(path) == {"a": 2} and (tmp_path / "config.json").exists()

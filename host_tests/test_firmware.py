@@ -19,38 +19,18 @@ HEAP = "64k"  # frozen application: the 36k the issue asks for is not reached (B
 TOPIC = "smartyreader"
 
 
+class Rig(h.Rig):
+    def firmware(self, broker_port, sim, heapsize=HEAP, **mqtt):
+        config = h.firmware_config(self.dir / "config.json", KEY, broker_port, sim.link, **mqtt)
+        return self.add(h.Firmware(self.dir, config, heapsize=heapsize, frozen=True))
+
+
 @pytest.fixture
 def rig(tmp_path):
     """Starts what a test asks for and stops it all afterwards."""
-    started = []
-
-    class Rig:
-        def broker(self, **kw):
-            b = h.Broker(tmp_path / f"broker{len(started)}", **kw).start()
-            started.append(b)
-            return b
-
-        def simulator(self, **kw):
-            s = h.Simulator(tmp_path, KEY, **kw)
-            started.append(s)
-            return s
-
-        def firmware(self, broker_port, sim, heapsize=HEAP, **mqtt):
-            config = h.firmware_config(
-                tmp_path / "config.json", KEY, broker_port, sim.link, **mqtt
-            )
-            f = h.Firmware(tmp_path, config, heapsize=heapsize, frozen=True)
-            started.append(f)
-            return f
-
-        def subscriber(self, port, *topics, **kw):
-            s = h.Subscriber(tmp_path, port, topics=topics or (TOPIC + "/#",), **kw)
-            started.append(s)
-            return s
-
-    yield Rig()
-    for thing in reversed(started):
-        thing.stop()
+    rig = Rig(tmp_path, KEY, topics=(TOPIC + "/#",))
+    yield rig
+    rig.stop()
 
 
 def states(sub):

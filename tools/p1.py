@@ -9,9 +9,12 @@ p1.py simulate --telegram FILE --key HEX --pty LINK [--interval S] [faults]
     A Smarty on a pty: encrypted frames at 115200 pace, timestamp and counters
     advancing; faults on every Nth frame (--noise, --truncate, --wrong-key,
     --replay, --oversize).
-p1.py run --config FILE [--runtime micropython|micropython32]
+p1.py run --config FILE [--runtime micropython|micropython32] [--setup]
+          [--setup-port N]
     The firmware (firmware/main.py) on the unix port, its P1 port the serial
-    device or pty given as uart.device in the config.
+    device or pty given as uart.device in the config.  Setup mode (the setup
+    shell on TCP and on this terminal) with --setup or while the config is not
+    complete; the config file need not exist yet.
 """
 
 import argparse
@@ -69,6 +72,10 @@ def run(args):
         cmd += ["-X", f"heapsize={args.heapsize}"]
     board = ROOT / "boards" / args.board / "board.json"
     cmd += [str(ROOT / "firmware" / "main.py"), str(Path(args.config).resolve()), str(board)]
+    if args.setup:
+        cmd.append("--setup")
+    if args.setup_port:
+        cmd.append(f"--setup-port={args.setup_port}")
     env = dict(os.environ, MICROPYPATH=firmware_path(args.path or (), args.frozen))
     try:
         return subprocess.call(cmd, env=env)
@@ -121,6 +128,10 @@ def main(argv=None):
         action="store_true",
         help="run the application frozen into the "
         "runtime (micropython32), as on a board, rather than its source",
+    )
+    p.add_argument("--setup", action="store_true", help="start in setup mode (the setup shell)")
+    p.add_argument(
+        "--setup-port", type=int, help="TCP port of the setup shell (default: setup.port, 23)"
     )
     p.set_defaults(run=run)
     args = parser.parse_args(argv)

@@ -50,11 +50,12 @@ def mosquitto_binary():
 class Process:
     """A child process with its output in a file; stop() ends it and its group."""
 
-    def __init__(self, cmd, log, env=None, cwd=None):
+    def __init__(self, cmd, log, env=None, cwd=None, stdin=subprocess.DEVNULL):
         self.log = Path(log)
         self._out = open(self.log, "wb")
         self.proc = subprocess.Popen(
             cmd,
+            stdin=stdin,
             stdout=self._out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -287,7 +288,17 @@ class Firmware:
     """firmware/main.py on build/bin/<runtime> through `p1.py run`."""
 
     def __init__(
-        self, directory, config, runtime="micropython32", heapsize=None, path=(), frozen=False
+        self,
+        directory,
+        config,
+        runtime="micropython32",
+        heapsize=None,
+        path=(),
+        frozen=False,
+        board="unix",
+        setup=False,
+        setup_port=None,
+        stdin=subprocess.DEVNULL,
     ):
         cmd = [
             PYTHON,
@@ -302,10 +313,79 @@ class Firmware:
             cmd += ["--heapsize", heapsize]
         for p in path:
             cmd += ["--path", str(p)]
-        self.process = Process(cmd, Path(directory) / "firmware.log")
+        cmd += ["--board", board] + (["--setup"] if setup else [])
+        if setup_port:
+            cmd += ["--setup-port", str(setup_port)]
+        self.process = Process(cmd, Path(directory) / "firmware.log", stdin=stdin)
 
     def log(self):
         return self.process.text()
 
     def stop(self, sig=signal.SIGTERM):
         self.process.stop(sig)
+
+
+class Rig:
+    """What a test starts (broker, simulated meter, subscriber, ...): all of it stopped,
+    last first, by stop()."""
+
+    def __init__(self, directory, key, topics=("#",)):
+        self.dir, self.key, self.topics = Path(directory), key, topics
+        self.started = []
+
+    def add(self, thing):
+        self.started.append(thing)
+        return thing
+
+    def broker(self, **kw):
+        return self.add(Broker(self.dir / f"broker{len(self.started)}", **kw).start())
+
+    def simulator(self, **kw):
+        return self.add(Simulator(self.dir, self.key, **kw))
+
+    def subscriber(self, port, *topics, **kw):
+        return self.add(Subscriber(self.dir, port, topics=topics or self.topics, **kw))
+
+    def stop(self):
+        for thing in reversed(self.started):
+            thing.stop()
+
+
+class SetupClient:
+    """A session with the setup shell over TCP: command(line) -> the answer."""
+
+    PROMPTS = (b"smarty> ", b"password: ")
+
+    def __init__(self, port, host="127.0.0.1", timeout=30):
+        self.sock = wait_for(lambda: self._connect(host, port), timeout, f"setup shell on {port}")
+        self.sock.settimeout(timeout)
+        self.greeting = self.read()
+
+    @staticmethod
+    def _connect(host, port):
+        try:
+            return socket.create_connection((host, port), timeout=1)
+        except OSError:
+            return None
+
+    def read(self):
+        """Text up to the next prompt (or the end of the session), without the prompt."""
+        data = b""
+        while not data.endswith(self.PROMPTS):
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        self.prompt = next((p.decode() for p in self.PROMPTS if data.endswith(p)), None)
+        if self.prompt:
+            data = data[: -len(self.prompt)]
+        return data.decode().replace("\r\n", "\n").strip()
+
+    def command(self, line):
+        self.sock.sendall(line.encode() + b"\r\n" if isinstance(line, str) else line)
+        return self.read()
+
+    def close(self):
+        self.sock.close()
+
+    stop = close

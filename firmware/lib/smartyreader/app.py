@@ -5,7 +5,6 @@
 # counts it.  Failures are counted and published in <topic>/diag, never fatal.
 
 import gc
-import sys
 import time
 
 import asyncio
@@ -16,9 +15,8 @@ from smarty.jsonout import dumps
 from smarty.keys import parse_key
 from smarty.reader import Reader
 
-from . import config, hw, publish
+from . import net, publish
 from .broker import Broker, BrokerError
-from .net import WiFi
 from .ring import Ring
 
 _READ_IDLE_MS = 20
@@ -46,16 +44,23 @@ class App:
         self.legacy_topic = (
             (cfg["mqtt.legacy_topic"] or self.topic + "/legacy") if cfg["mqtt.legacy"] else None
         )
-        client_id = cfg["mqtt.client_id"] or "smartyreader-" + wifi.mac_suffix()
+        client_id = cfg["mqtt.client_id"] or "smartyreader-" + net.mac_suffix()
         self.broker = Broker(cfg, client_id, self.topic + "/status")
         # Readings waiting for the broker, preallocated now (before the heap fragments):
         # as many as buffer.readings, or a quarter of the free heap.
         gc.collect()
+        log("DEBUG free %d alloc %d" % (gc.mem_free(), gc.mem_alloc()))
         self.queue = Ring(
             cfg["buffer.readings"] or max(2, gc.mem_free() // 4 // _SLOT_BYTES), _SLOT_BYTES
         )
         self.writer = publish.JsonWriter()
-        self.counters = {"replays": 0, "reconnects": 0, "published": 0, "too_large": 0}
+        self.counters = {
+            "replays": 0,
+            "reconnects": 0,
+            "published": 0,
+            "too_large": 0,
+            "memory_errors": 0,
+        }
         self.last_counter = {}  # system title -> last frame counter accepted
         self.auth_streak = 0
         self.sensors = None  # for discovery, from the first telegram
@@ -230,7 +235,7 @@ class App:
                 self.cfg["mqtt.discovery_prefix"],
                 node,
                 topic,
-                "Smarty " + self.meter,
+                self.cfg["name"] or "Smarty " + self.meter,
                 self.sensors,
             ):
                 broker.publish(config_topic, payload, True)
@@ -285,40 +290,22 @@ class App:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
                 continue
+            except MemoryError:
+                # a fragmented heap: nothing is lost (what was not published is still
+                # queued, discovery is sent again); count it, collect, try again
+                self.counters["memory_errors"] += 1
+                self.last_error = "out of memory while publishing"
+                gc.collect()
+                await asyncio.sleep(1)
+                continue
             await asyncio.sleep_ms(100)
 
-    async def run(self):
-        await asyncio.gather(self.read_loop(), self.publish_loop())
-
-
-def main(config_path="config.json", board_path="board.json"):
-    try:
-        cfg = config.load(config_path, board_path)
-    except config.ConfigError as e:
-        # Not a crash loop: say what is wrong, and wait for the setup to fix it.
-        for problem in e.problems:
-            log("config: " + problem)
-        log("not starting: fix config.json (setup mode)")
-        return 2
-    log("starting; board %s, topic %s" % (board_path, cfg["mqtt.topic"]))
-    if cfg["uart.detach_repl"]:
-        log("the REPL leaves UART0 in 3 s (Ctrl-C now to keep it)")
-        time.sleep(3)
-        hw.detach_repl()
-    app = App(
-        cfg,
-        hw.P1Port(cfg),
-        WiFi(cfg["wifi.ssid"], cfg["wifi.password"]),
-        hw.StatusLed(cfg),
-        hw.Watchdog(),
-    )
-    log("GCM backend: %s" % app.reader.backend)
-    try:
-        asyncio.run(app.run())
-    except KeyboardInterrupt:
-        log("stopped")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:3]))
+    async def run(self, shell=None):
+        """Reads and publishes; with the station shell, until it asks for a reboot."""
+        tasks = [asyncio.create_task(self.read_loop()), asyncio.create_task(self.publish_loop())]
+        if shell is None:
+            await asyncio.gather(*tasks)
+        action = await shell.run(serial=False)
+        for task in tasks:
+            task.cancel()
+        return action

@@ -51,7 +51,7 @@ class Broker:
             cfg["mqtt.host"],
             cfg["mqtt.port"],
             user=cfg["mqtt.user"],
-            password=cfg["mqtt.password"],
+            password=cfg["mqtt.password"] or "",  # umqtt needs one with a user
             keepalive=cfg["mqtt.keepalive"],
             ssl=cfg["mqtt.tls"],
             ssl_params=params,

@@ -6,6 +6,7 @@
 # data_request and status_led defaults, which config.json may override.
 
 import json
+import os
 
 REQUIRED = object()
 SECRETS = ("meter.key", "meter.auth_key", "wifi.password", "mqtt.password", "setup.password")
@@ -79,19 +80,45 @@ SCHEMA = (
     ("status_led.active_low", False, _bool),
     ("setup_button.pin", None, _pin),
     ("setup.password", None, _text),
-    ("setup.station_shell", False, _bool),
+    ("setup.station_shell", False, _bool),  # the setup shell also on the home network
+    ("setup.port", 23, _int_range(1, 65535)),
     ("buffer.readings", 0, _int_range(0, 10000)),  # 0: as many as the free heap allows
     ("buffer.frame_bytes", 2048, _int_range(1300, 8192)),
     ("diag.interval", 60, _int_range(5, 3600)),
-    ("name", None, _text),
+    ("name", None, _text),  # the device's name in Home Assistant (default: Smarty <meter id>)
 )
 _KEYS = {entry[0]: entry for entry in SCHEMA}
+_KEYS_IN_ORDER = [entry[0] for entry in SCHEMA]
 
 
 class ConfigError(ValueError):
     def __init__(self, problems):
         self.problems = problems
         super().__init__("config.json: " + "; ".join(problems))
+
+
+def parse(key, text):
+    """The value `set key text` means: the text as the schema takes it (a number, true or
+    false, or the text itself); "null" or nothing clears it.  ConfigError if invalid."""
+    if key not in _KEYS:
+        raise ConfigError([_unknown(key)])
+    text = text.strip()
+    if text in ("", "null"):
+        return None
+    check = _KEYS[key][2]
+    candidates = [text]
+    if text.lstrip("-").isdigit():
+        candidates.append(int(text))
+    word = text.lower()
+    if word in ("true", "yes", "on", "false", "no", "off"):
+        candidates.append(word in ("true", "yes", "on"))
+    message = None
+    for value in candidates:
+        message = check(value)
+        if message is None:
+            return value
+    shown = "" if key in SECRETS else ", not %s" % text
+    raise ConfigError(["%s %s%s" % (key, message, shown)])
 
 
 def _flatten(tree, prefix=""):
@@ -119,45 +146,76 @@ def _distance(a, b):
     return previous[-1]
 
 
+def _unknown(key):
+    hint = _closest(key)
+    return "unknown key %s%s" % (key, " (did you mean %s?)" % hint if hint else "")
+
+
 def _closest(key):
     """The known key one or two typing slips away from key, for "did you mean"."""
     best = min(_KEYS, key=lambda known: _distance(known, key))
     return best if _distance(best, key) <= 2 else None
 
 
-def validate(tree, board=None):
-    """The flat config ({"mqtt.host": ...}) of a config tree over a board's defaults;
-    ConfigError listing every problem."""
+_PIN_KEYS = ("uart.rx", "uart.tx", "data_request.pin", "status_led.pin", "setup_button.pin")
+_OUTPUT_PINS = ("uart.tx", "data_request.pin", "status_led.pin")
+# board.json: the config keys above (the board's defaults) and these of its own
+_BOARD_KEYS = ("name", "mcu", "arch", "gpio", "input_only")  # and flash.* (tools/flash.py)
+_MCUS = ("esp8266", "esp32", "unix")
+
+
+def _pin_problems(values, board):
+    """Pins the board does not have, or an output on an input-only pin."""
+    problems = []
+    gpio = board.get("gpio") if board else None
+    if gpio is None:
+        return problems
+    for key in _PIN_KEYS:
+        pin = values.get(key)
+        if pin is None or _pin(pin):  # none, or already reported
+            continue
+        if pin not in gpio:
+            problems.append(
+                "%s: GPIO %s is not usable on the %s (usable: %s)"
+                % (key, pin, board.get("name", "board"), " ".join(str(p) for p in gpio))
+            )
+        elif key in _OUTPUT_PINS and pin in board.get("input_only", ()):
+            problems.append("%s: GPIO %d is input only on this board" % (key, pin))
+    return problems
+
+
+def merge(tree, board=None):
+    """(values, problems): the flat config of a config tree over the board's defaults
+    and the schema's, and what is wrong with the keys given (not what is missing)."""
     values = {key: default for key, default, _ in SCHEMA if default is not REQUIRED}
     if board:
         for key, value in _flatten(board).items():
-            if key in _KEYS:
+            if key in _KEYS and key not in _BOARD_KEYS:
                 values[key] = value
+    if not isinstance(tree, dict):
+        return values, ["must be a JSON object"]
     problems = []
-    given = _flatten(tree) if isinstance(tree, dict) else None
-    if given is None:
-        raise ConfigError(["must be a JSON object"])
-    bad = set()
-    for key, value in given.items():
+    for key, value in _flatten(tree).items():
         if key not in _KEYS:
-            hint = _closest(key)
-            problems.append(
-                "unknown key %s%s" % (key, " (did you mean %s?)" % hint if hint else "")
-            )
+            problems.append(_unknown(key))
             continue
-        if value is None:
-            values[key] = None
-            continue
-        message = _KEYS[key][2](value)
+        message = None if value is None else _KEYS[key][2](value)
         if message:
             shown = "" if key in SECRETS else ", not %s" % json.dumps(value)
             problems.append("%s %s%s" % (key, message, shown))
-            bad.add(key)
-        else:
-            values[key] = value
+        values[key] = value
+    problems += _pin_problems(values, board)
+    return values, problems
+
+
+def validate(tree, board=None):
+    """The flat config ({"mqtt.host": ...}) of a config tree over a board's defaults;
+    ConfigError listing every problem."""
+    values, problems = merge(tree, board)
     for key, default, _ in SCHEMA:
-        if default is REQUIRED and values.get(key) in (None, "") and key not in bad:
-            problems.append("%s is missing" % key)
+        if default is REQUIRED and values.get(key) in (None, ""):
+            if not any(p.startswith(key + " ") for p in problems):
+                problems.append("%s is missing" % key)
     if not values.get("uart.device") and values.get("uart.rx") is None:
         problems.append("uart.rx is missing (or uart.device on a host)")
     if problems:
@@ -167,32 +225,88 @@ def validate(tree, board=None):
     return values
 
 
+def check_board(board):
+    """The problems of a board description (board.json): what the runtime relies on."""
+    if not isinstance(board, dict):
+        return ["must be a JSON object"]
+    problems = []
+    if not isinstance(board.get("name"), str):
+        problems.append("name must be a text")
+    if board.get("mcu") not in _MCUS:
+        problems.append("mcu must be one of %s" % ", ".join(_MCUS))
+    gpio, input_only = board.get("gpio"), board.get("input_only", [])
+    for name, pins in (("gpio", gpio), ("input_only", input_only)):
+        if pins is not None and not (
+            isinstance(pins, list) and all(_pin(p) is None for p in pins)
+        ):
+            problems.append("%s must be a list of GPIO numbers" % name)
+    config = {}
+    for key, value in _flatten(board).items():
+        if key in _KEYS:
+            config[key] = value
+        elif key not in _BOARD_KEYS and not key.startswith("flash."):
+            problems.append("unknown key %s" % key)
+    if not problems:
+        problems += merge(config, board)[1]
+    return problems
+
+
+def read_tree(path):
+    """The config tree in the file at path, as save() left it (see there)."""
+    temporary = path + ".tmp"
+    try:
+        f = open(path)
+    except OSError:
+        try:  # a save cut short between removing path and renaming the finished temporary
+            os.rename(temporary, path)
+            f = open(path)
+        except OSError:
+            raise ConfigError(["%s not found: run the setup (see README)" % path])
+    with f:
+        try:
+            return json.load(f)
+        except ValueError as e:
+            raise ConfigError(["%s is not valid JSON (%s)" % (path, e)])
+
+
+def save(tree, path):
+    """Writes the tree to path atomically: a complete temporary file, then a rename.  Where
+    the filesystem cannot rename over a file (FAT), the old one is removed first; the
+    temporary is complete by then, and read_tree() finishes the rename after a power cut."""
+    temporary = path + ".tmp"
+    with open(temporary, "w") as f:
+        json.dump(tree, f)
+    try:
+        os.rename(temporary, path)
+    except OSError:
+        os.remove(path)
+        os.rename(temporary, path)
+
+
 def load(path, board_path=None):
     """validate() of config.json at path (and board.json); ConfigError for a missing
     or unreadable file too."""
-    board = None
-    if board_path:
-        try:
-            with open(board_path) as f:
-                board = json.load(f)
-        except OSError:
-            raise ConfigError(["board description %s not found" % board_path])
-        except ValueError as e:
-            raise ConfigError(["board description %s is not valid JSON (%s)" % (board_path, e)])
+    return validate(read_tree(path), read_board(board_path) if board_path else None)
+
+
+def read_board(path):
     try:
         with open(path) as f:
-            tree = json.load(f)
+            board = json.load(f)
     except OSError:
-        raise ConfigError(["%s not found: run the setup (see README)" % path])
+        raise ConfigError(["board description %s not found" % path])
     except ValueError as e:
-        raise ConfigError(["%s is not valid JSON (%s)" % (path, e)])
-    return validate(tree, board)
+        raise ConfigError(["board description %s is not valid JSON (%s)" % (path, e)])
+    problems = check_board(board)
+    if problems:
+        raise ConfigError(["board description %s: %s" % (path, p) for p in problems])
+    return board
 
 
-def show(values):
-    """The config as "key = value" lines, secrets masked."""
+def show(values, keys=None):
+    """The config (or the keys given) as "key = value" lines, secrets masked."""
     lines = []
-    for key, _, _ in SCHEMA:
+    for key in keys or _KEYS_IN_ORDER:
         value = values.get(key)
         if key in SECRETS and value:
             value = "****" + str(value)[-2:] if key.startswith("meter.") else "****"

@@ -31,9 +31,12 @@ class _SerialDevice:
     def __init__(self, path, baudrate):
         import termios
 
-        self._file = open(path, "r+b")
-        fd = self._file.fileno()
-        termios.setraw(fd)
+        try:
+            self._file = open(path, "r+b")
+            fd = self._file.fileno()
+            termios.setraw(fd)
+        except OSError as e:
+            raise OSError("uart.device %s is not a serial device or pty (%s)" % (path, e))
         attrs = termios.tcgetattr(fd)
         speed = getattr(termios, "B%d" % baudrate, None)
         if speed is not None:
@@ -124,3 +127,16 @@ def detach_repl():
 
     if hasattr(os, "dupterm"):
         os.dupterm(None, 1)
+
+
+def button_held(number):
+    """Whether the button on pin `number` (to ground, pulled up) is pressed now."""
+    if number is None or machine is None or not hasattr(machine, "Pin"):
+        return False
+    return machine.Pin(number, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+
+
+def reset():
+    """Restarts the board; returns on a host, where the caller starts over itself."""
+    if machine is not None and hasattr(machine, "reset") and sys.platform != "linux":
+        machine.reset()

@@ -1,0 +1,310 @@
+"""The setup shell on the 32-bit MicroPython port (application frozen in, as on a board),
+driven over a real TCP socket and on the serial console (a pipe to stdin): commands,
+validation, masking, password and lockout, atomic save, and the saved config running
+the firmware against a real Mosquitto."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import p1harness as h  # noqa: E402
+
+KEY = "000102030405060708090a0b0c0d0e0f"
+PASSWORD = "correct horse battery"
+
+
+class Rig(h.Rig):
+    def firmware(self, board="unix", setup=True, **kw):
+        self.port = h.free_port()
+        return self.add(
+            h.Firmware(
+                self.dir,
+                self.config,
+                frozen=True,
+                board=board,
+                setup=setup,
+                setup_port=self.port,
+                **kw,
+            )
+        )
+
+    def shell(self, port=None):
+        return self.add(h.SetupClient(port or self.port))
+
+
+@pytest.fixture
+def rig(tmp_path):
+    rig = Rig(tmp_path, KEY)
+    rig.config = tmp_path / "config.json"
+    yield rig
+    rig.stop()
+
+
+def configure(shell, **settings):
+    for key, value in settings.items():
+        answer = shell.command(f"set {key} {value}")
+        assert answer.startswith(key + " = "), answer
+
+
+def test_a_blank_board_gets_a_config_with_every_command(rig):
+    fw = rig.firmware(board="lolin_d1_mini_pro", setup=False)  # no config.json: setup mode
+    shell = rig.shell()
+    assert "config.json not found" in shell.greeting and shell.prompt == "smarty> "
+    helped = shell.command("help")
+    for command in ("show", "set", "unset", "scan", "test wifi", "test mqtt", "save", "reboot"):
+        assert f"\n  {command}" in helped
+    shown = shell.command("show")
+    assert "to fix before save: meter.key is missing" in shown
+    assert "uart.rx = 3" in shown  # the board's pins are the defaults
+    assert "this platform has no WiFi radio" in shell.command("scan")
+    assert shell.command("frobnicate") == "unknown command 'frobnicate': type help"
+    # every value is checked as it is set, with a message saying what is expected
+    bad = {
+        "set meter.key 0011": "meter.key must be 32 hex digits",
+        "set mqtt.port 70000": "mqtt.port must be a whole number from 1 to 65535, not 70000",
+        "set mqtt.tls maybe": "mqtt.tls must be true or false, not maybe",
+        "set mqtt.hots broker": "unknown key mqtt.hots (did you mean mqtt.host?)",
+        "set data_request.pin 9": "data_request.pin: GPIO 9 is not usable on the LOLIN",
+        "set mqtt.topic a/#": "mqtt.topic must be an MQTT topic without wildcards",
+        "set setup.password short": "setup.password must have at least 8 characters",
+        "unset nothing.here": "unknown key nothing.here",
+    }
+    for line, message in bad.items():
+        assert shell.command(line).startswith(message), line
+    configure(shell, **{"mqtt.host": "192.168.1.10", "mqtt.port": 1884, "mqtt.tls": "yes"})
+    assert shell.command("set data_request.pin 5") == "data_request.pin = 5"
+    assert shell.command("unset data_request.pin") == "data_request.pin: back to its default"
+    assert "data_request.pin = 0" in shell.command("show data_request.pin")
+    assert shell.command("save").startswith("not saved: set setup.password first")
+    configure(shell, **{"setup.password": PASSWORD})
+    assert "meter.key is missing" in shell.command("save")  # every problem, not written
+    assert not rig.config.exists()
+    configure(shell, **{"meter.key": KEY.upper(), "wifi.ssid": '"My home WiFi"'})
+    assert shell.command("save") == f"saved {rig.config}; type reboot to start reading the meter"
+    saved = json.loads(rig.config.read_text())
+    assert saved["mqtt"] == {"host": "192.168.1.10", "port": 1884, "tls": True}
+    assert saved["wifi"]["ssid"] == "My home WiFi" and saved["meter"]["key"] == KEY.upper()
+    assert PASSWORD not in rig.config.read_text()  # kept salted and hashed
+    assert shell.command("exit") == "bye"
+    assert fw.process.alive()  # the shell stays open for the next session
+
+
+def test_secrets_are_masked_in_every_answer(rig):
+    rig.firmware()
+    shell = rig.shell()
+    answers = [
+        shell.command(f"set meter.key {KEY}"),
+        shell.command("set mqtt.password s3cret-mqtt"),
+        shell.command("set wifi.password s3cret-wifi"),
+        shell.command("set meter.auth_key not-a-key"),
+        shell.command("show"),
+        shell.command("show meter.key"),
+    ]
+    text = "\n".join(answers)
+    assert answers[0] == 'meter.key = "****0f"'
+    assert answers[3].startswith("meter.auth_key must be 32 hex digits (16 bytes")
+    for secret in (KEY, KEY[:30], "s3cret-mqtt", "s3cret-wifi", "not-a-key"):
+        assert secret not in text
+    assert 'mqtt.password = "****"' in text and 'wifi.password = "****"' in text
+
+
+def save_config(rig, **settings):
+    shell = rig.shell()
+    settings = {
+        "meter.key": KEY,
+        "mqtt.host": "127.0.0.1",
+        "uart.device": "/dev/null",
+        "setup.password": PASSWORD,
+        **settings,
+    }
+    configure(shell, **settings)
+    assert shell.command("save").startswith("saved")
+    shell.close()
+
+
+def test_password_after_the_first_save_and_lockout(rig):
+    rig.firmware()
+    save_config(rig)
+    shell = rig.shell()
+    assert shell.greeting == "SmartyReader setup. Password:" and shell.prompt == "password: "
+    assert shell.command("show") == "wrong password"  # no command before the password
+    assert shell.command(PASSWORD.upper()) == "wrong password"
+    assert shell.command("x" * 200).startswith("wrong password; locked for 60 s")
+    # locked for every session, even with the right password
+    other = rig.shell()
+    answer = other.command(PASSWORD)
+    assert answer.startswith("locked after too many wrong passwords: try again in")
+    seconds = int(answer.split()[-2])
+    assert 50 <= seconds <= 60 and other.prompt == "password: "
+
+
+def test_the_right_password_opens_the_shell(rig):
+    rig.firmware()
+    save_config(rig)
+    shell = rig.shell()
+    assert shell.command(PASSWORD) == "welcome. Type help for the commands."
+    assert 'meter.key = "****0f"' in shell.command("show")
+    assert shell.prompt == "smarty> "
+
+
+def test_telnet_negotiation_and_control_characters_are_ignored(rig):
+    rig.firmware()
+    shell = rig.shell()
+    # IAC DO ECHO, IAC WILL NAWS, IAC SB NAWS 0 80 0 24 IAC SE, then a command
+    negotiation = b"\xff\xfd\x01\xff\xfb\x1f\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0"
+    line = negotiation + b"set mqtt.port 1884\x07\r\n"
+    assert shell.command(line) == "mqtt.port = 1884"
+
+
+def test_kill_during_save_leaves_a_whole_config(rig, tmp_path):
+    """SIGKILL at random moments while sessions save one config, then another: what is on
+    disk is always one of them, whole, and the firmware boots from it."""
+    rig.firmware()
+    save_config(rig, **{"mqtt.topic": "first"})
+    versions = [json.loads(rig.config.read_text())]
+    for attempt in range(12):
+        fw = rig.firmware()
+        shell = rig.shell()
+        assert shell.command(PASSWORD).startswith("welcome")
+        topic = f"topic{attempt}"
+        configure(shell, **{"mqtt.topic": topic, "mqtt.client_id": "x" * (attempt * 300)})
+        shell.sock.sendall(b"save\r\n")
+        time.sleep(attempt * 0.0005)
+        fw.stop(signal.SIGKILL)
+        shell.close()
+        text = rig.config.read_text()
+        saved = json.loads(text)  # never a partial file
+        assert saved in versions or saved["mqtt"]["topic"] == topic
+        if saved not in versions:
+            versions.append(saved)
+    # a save cut between removing the old file and renaming the new (FAT): recovered
+    temporary = tmp_path / "config.json.tmp"
+    rig.config.rename(temporary)
+    rig.firmware()
+    shell = rig.shell()
+    assert shell.prompt == "password: " and rig.config.exists() and not temporary.exists()
+    # a leftover partial temporary (killed while writing it) is ignored
+    temporary.write_text('{"mqtt": {"top')
+    shell = rig.shell()
+    assert shell.command(PASSWORD).startswith("welcome")
+    topic = json.loads(rig.config.read_text())["mqtt"]["topic"]
+    assert shell.command("show mqtt.topic") == f'mqtt.topic = "{topic}"'
+
+
+def test_a_save_that_cannot_write_keeps_the_old_config(rig, tmp_path):
+    rig.firmware()
+    save_config(rig, **{"mqtt.topic": "kept"})
+    before = rig.config.read_text()
+    (tmp_path / "config.json.tmp").mkdir()  # the temporary file cannot be written
+    shell = rig.shell()
+    shell.command(PASSWORD)
+    configure(shell, **{"mqtt.topic": "lost"})
+    answer = shell.command("save")
+    assert answer.startswith(f"not saved: cannot write {rig.config}") and "old settings" in answer
+    assert rig.config.read_text() == before
+
+
+def test_test_mqtt_with_a_real_broker(rig):
+    broker = rig.broker(users={"smarty": "mqtt-pass"})
+    rig.firmware()
+    shell = rig.shell()
+    configure(shell, **{"mqtt.host": "127.0.0.1", "mqtt.port": broker.port, "mqtt.user": "smarty"})
+    assert "wrong mqtt.user or mqtt.password" in shell.command("test mqtt")
+    configure(shell, **{"mqtt.password": "mqtt-pass"})
+    answer = shell.command("test mqtt")
+    assert answer == f"ok: connected to the MQTT broker 127.0.0.1:{broker.port} as smarty"
+    broker.stop()
+    assert "cannot reach the MQTT broker" in shell.command("test mqtt")
+    assert shell.command("test wifi").startswith("ok: this platform has no WiFi radio")
+    assert shell.command("test nothing") == "usage: test wifi | test mqtt"
+
+
+def test_setup_then_reboot_reads_the_meter(rig):
+    """The round trip: a config made in the shell runs the firmware, which publishes."""
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port, "home/meter/state")
+    sim = rig.simulator(interval=0.5)
+    fw = rig.firmware(heapsize="64k")
+    shell = rig.shell()
+    configure(
+        shell,
+        **{
+            "meter.key": KEY,
+            "mqtt.host": "127.0.0.1",
+            "mqtt.port": broker.port,
+            "mqtt.topic": "home/meter",
+            "uart.device": sim.link,
+            "setup.password": PASSWORD,
+        },
+    )
+    assert shell.command("reboot").startswith("not rebooting: there are unsaved changes")
+    assert shell.command("save").startswith("saved")
+    assert shell.command("reboot") == "rebooting"
+    h.wait_for(lambda: len(sub.messages()) >= 2, 60, "states on home/meter/state")
+    state = json.loads(sub.messages()[-1][1])
+    assert state["power_import"] is not None and "setup mode" in fw.log()
+
+
+def test_the_station_shell_changes_a_running_firmware(rig):
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port, "+/state")
+    sim = rig.simulator(interval=0.5)
+    rig.firmware()
+    save_config(
+        rig,
+        **{
+            "mqtt.port": broker.port,
+            "uart.device": sim.link,
+            "mqtt.topic": "before",
+            "setup.station_shell": "on",
+        },
+    )
+    shell = rig.shell()
+    assert shell.command(PASSWORD).startswith("welcome")
+    assert shell.command("reboot") == "rebooting"
+    h.wait_for(lambda: sub.messages("before/state"), 60, "states on before/state")
+    shell = rig.shell()  # while the firmware reads the meter
+    assert shell.prompt == "password: "
+    shell.command(PASSWORD)
+    configure(shell, **{"mqtt.topic": "after"})
+    shell.command("save")
+    assert shell.command("reboot") == "rebooting"
+    h.wait_for(lambda: sub.messages("after/state"), 60, "states on after/state")
+
+
+def test_the_serial_console_shell_needs_no_password(rig):
+    first = rig.firmware()
+    save_config(rig)
+    first.stop()
+    fw = h.Firmware(
+        rig.config.parent,
+        rig.config,
+        frozen=True,
+        setup=True,
+        setup_port=h.free_port(),
+        stdin=subprocess.PIPE,
+    )
+    try:
+        out, _ = fw.process.proc.communicate(b"show mqtt.host\nset mqtt.port 0\nexit\n", 60)
+        log = fw.log()
+        assert "smarty> " in log and 'mqtt.host = "127.0.0.1"' in log
+        assert "mqtt.port must be a whole number from 1 to 65535, not 0" in log
+        assert fw.process.proc.returncode == 0
+    finally:
+        fw.stop()
+
+
+def test_no_stdin_keeps_the_tcp_shell(rig):
+    fw = rig.firmware()
+    time.sleep(1)
+    assert fw.process.alive()
+    assert rig.shell().command("show mqtt.topic") == 'mqtt.topic = "smartyreader"'
+    assert os.path.exists(rig.config.parent / "ap_password.txt")
