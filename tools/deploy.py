@@ -15,9 +15,7 @@ from boardio import (
     ROOT,
     Failure,
     Runner,
-    check_port,
     configuration,
-    load_board,
     mpremote,
     read_config,
 )
@@ -164,10 +162,8 @@ def stage(args, board, found, arch, runner):
     return out, password
 
 
-def deploy(args):
-    board = load_board(args.board)
-    if not args.target:
-        check_port(args.port, args.dry_run)
+def deploy(args, board):
+    """args: the command line of flash.py deploy; board: its board.json, checked."""
     runner = Runner(args.dry_run)
     found = probe(args, runner, board)
     arch = check_firmware(found, board, args.board)

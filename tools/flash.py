@@ -39,7 +39,7 @@ from boardio import (  # noqa: E402
     read_config,
     tool,
 )
-from deploy import deploy  # noqa: E402
+import deploy  # noqa: E402
 
 
 # ---- flash ----
@@ -90,6 +90,13 @@ def flash(args):
             f"flashed {image.name}; next: tools/flash.py deploy --board {args.board} "
             f"--port {args.port}"
         )
+
+
+def deploy_command(args):
+    board = load_board(args.board)
+    if not args.target:
+        check_port(args.port, args.dry_run)
+    deploy.deploy(args, board)
 
 
 # ---- config, setup, monitor ----
@@ -216,7 +223,7 @@ def main(argv=None):
         default=str(BUILD / "bin" / "micropython"),
         help="with --target: the MicroPython that will run it",
     )
-    p.set_defaults(run=deploy)
+    p.set_defaults(run=deploy_command)
 
     p = commands.add_parser("config", parents=[common], help="show or write config.json")
     p.add_argument("--port", required=True)
