@@ -183,7 +183,7 @@ def deploy(args, board):
         )
     where = args.target or args.port
     print(
-        f"deployed {args.board} to {where}"
+        f"{'would deploy' if args.dry_run else 'deployed'} {args.board} to {where}"
         + ("" if args.dry_run else f" ({sum(1 for _ in out.rglob('*.mpy'))} .mpy files)")
     )
     if password:

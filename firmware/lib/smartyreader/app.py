@@ -304,7 +304,7 @@ class App:
         """Reads and publishes; with the station shell, until it asks for a reboot."""
         tasks = [asyncio.create_task(self.read_loop()), asyncio.create_task(self.publish_loop())]
         if shell is None:
-            await asyncio.gather(*tasks)
+            return await asyncio.gather(*tasks)  # they run until stopped
         action = await shell.run(serial=False)
         for task in tasks:
             task.cancel()
