@@ -241,3 +241,19 @@ def test_package_json_installs_what_the_manifest_freezes():
     for destination, source in urls:
         assert (ROOT / source).is_file() and source == f"firmware/lib/{destination}"
     assert package["deps"] == [["umqtt.simple", "latest"]]
+
+
+def test_config_write_is_checked_then_renamed_into_place(tmp_path):
+    good = h.firmware_config(tmp_path / "config.json", KEY, 1883, "/dev/ttyUSB1")
+    proc = flash_py("config", "--port", "/dev/ttyUSB0", "--write", good, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    read, write = proc.stdout.split("\n", 1)
+    assert read.endswith("mpremote connect /dev/ttyUSB0 fs cat :board.json")
+    assert f"fs cp {good} :config.json.tmp + exec 'import os" in write
+    assert "os.rename('\"'\"'config.json.tmp'\"'\"'" in write  # shell-quoted
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"meter": {"key": KEY}, "mqtt": {"host": "h", "tls": "yes"}}))
+    proc = flash_py("config", "--port", "/dev/ttyUSB0", "--write", bad, "--dry-run")
+    assert proc.returncode == 1 and "bad.json not written:" in proc.stderr
+    assert 'mqtt.tls must be true or false, not "yes"' in proc.stderr
+    assert "fs cp" not in proc.stdout

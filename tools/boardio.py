@@ -4,6 +4,7 @@ printing them: --dry-run), errors a user can act on, the board descriptions."""
 import glob
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ class Runner:
         self.dry_run = dry_run
 
     def run(self, cmd, cwd=None, capture=False, what=None):
-        shown = " ".join(map(str, cmd))
+        shown = shlex.join(map(str, cmd))  # as a shell would take it
         if self.dry_run:
             print(f"{'(cd ' + str(cwd) + ') ' if cwd else ''}{shown}")
             return ""
