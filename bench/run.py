@@ -193,6 +193,63 @@ def firmware_heap(frozen, path=()):
     return None
 
 
+def setup_heap(frozen, path=()):
+    """Smallest heap (KB, 2 KB steps) at which setup mode serves a session over TCP that
+    shows, sets, saves and shows again, or None up to 128 KB."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import p1harness as h
+
+    answers = []
+    for kb in range(16, 130, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            port = h.free_port()
+            fw = h.Firmware(
+                tmp,
+                Path(tmp) / "config.json",
+                heapsize=f"{kb}k",
+                frozen=frozen,
+                path=path,
+                setup=True,
+                setup_port=port,
+            )
+            try:
+                shell = h.SetupClient(port, timeout=10)
+                for line in (
+                    "help",
+                    "show",
+                    "set meter.key 000102030405060708090a0b0c0d0e0f",
+                    "set mqtt.host 192.168.1.10",
+                    "set uart.device /dev/ttyUSB1",
+                    "set setup.password bench-password",
+                    "save",
+                    "show",
+                ):
+                    answers.append(shell.command(line))
+                shell.close()
+                ok = answers[-1].endswith("complete") and "Error" not in fw.log()
+            except OSError:
+                ok = False
+            finally:
+                fw.stop()
+            if ok:
+                return kb
+    return None
+
+
+def heap_table(measure, title, text):
+    """The markdown lines of a smallest-heap measure, the application frozen and as .mpy."""
+    with tempfile.TemporaryDirectory() as tmp:
+        mpy = compile_mpy(Path(tmp), ("smarty", "smartyreader"))
+        heaps = {
+            "frozen into the firmware": measure(True),
+            ".mpy files loaded into RAM": measure(False, [mpy]),
+        }
+    lines = [title, "", text, "", "| where the application lives | smallest heap |", "|---|---:|"]
+    for name, kb in heaps.items():
+        lines.append(f"| {name} | {f'{kb} KB' if kb else 'over 128 KB'} |")
+    return lines + [""]
+
+
 def esp8266_sizes():
     out = run(["make", "-s", "check-esp8266"], cwd=ROOT).stdout
     total = int(re.search(r"\((\d+) bytes text\+data\+bss\)", out).group(1))
@@ -356,26 +413,21 @@ def main():
             lines.append(f"| {name} | {kb} KB | {result['heap_10']} | {result['heap_last']} |")
     lines.append("")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        mpy = compile_mpy(Path(tmp), ("smarty", "smartyreader"))
-        heaps = {
-            "frozen into the firmware": firmware_heap(True),
-            ".mpy files loaded into RAM": firmware_heap(False, [mpy]),
-        }
-    lines += [
+    lines += heap_table(
+        firmware_heap,
         "## Memory of the whole firmware on micropython32",
-        "",
         "Smallest `-X heapsize` (4 KB steps) at which the firmware (simulated meter on a pty, "
         "Mosquitto on loopback, default config: state and discovery, no TLS) publishes every "
         "frame with no MemoryError; asyncio and umqtt frozen as in stock ESP firmware. "
         "Target: 36 KB with the code as .mpy.",
-        "",
-        "| where the application lives | smallest heap |",
-        "|---|---:|",
-    ]
-    for name, kb in heaps.items():
-        lines.append(f"| {name} | {f'{kb} KB' if kb else 'over 128 KB'} |")
-    lines.append("")
+    )
+    lines += heap_table(
+        setup_heap,
+        "## Memory of setup mode on micropython32",
+        "Smallest `-X heapsize` (2 KB steps) at which setup mode (no config yet) serves a "
+        "session over TCP: help, show, four sets, save, show. It loads none of the meter "
+        "reader's code.",
+    )
 
     total, natmod = esp8266_sizes()
     lines += [

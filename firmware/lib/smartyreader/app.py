@@ -15,17 +15,13 @@ from smarty.jsonout import dumps
 from smarty.keys import parse_key
 from smarty.reader import Reader
 
-from . import net, publish
+from . import log, net, publish
 from .broker import Broker, BrokerError
 from .ring import Ring
 
 _READ_IDLE_MS = 20
 _AUTH_STREAK = 3  # this many wrong tags in a row, and no good frame: "wrong key?"
 _SLOT_BYTES = 2048  # a Smarty with gas: a 1.4 KB state payload and its legacy payload
-
-
-def log(message):
-    print("smartyreader: " + message)
 
 
 class App:

@@ -1,14 +1,14 @@
 # Start-up: setup mode (WiFi access point and setup shell) when asked, when the setup
 # button is held at boot or while the config is not complete; else the meter reader
-# (app.App) with the board's and the user's settings.
+# (app.App) with the board's and the user's settings.  Setup mode loads none of the
+# reader's code: on an ESP8266 with the application in RAM (.mpy) that is what fits.
 
 import gc
 import time
 
 import asyncio
 
-from . import config, hw
-from .app import App, log
+from . import config, hw, log
 from .net import WiFi
 
 
@@ -69,6 +69,8 @@ def operate(cfg, config_path, board, setup_port=None):
         log("the REPL leaves UART0 in 3 s (Ctrl-C now to keep it)")
         time.sleep(3)
         hw.detach_repl()
+    from .app import App  # only now: setup mode does without the meter reader's code
+
     gc.collect()  # the config's garbage, before the reader's buffers are made
     try:
         port = hw.P1Port(cfg)
