@@ -211,8 +211,9 @@ class Subscriber:
         self.process = Process(cmd, Path(directory) / f"sub-{time.monotonic_ns()}.log")
 
     def messages(self, topic=None):
+        """[(topic, payload)] of the complete lines mosquitto_sub has written so far."""
         out = []
-        for line in self.process.text().splitlines():
+        for line in self.process.text().split("\n")[:-1]:
             name, _, payload = line.partition(" ")
             if topic is None or name == topic:
                 out.append((name, payload))
@@ -262,12 +263,10 @@ class Simulator:
         wait_for(self.link.exists, 10, "the simulator's pty")
 
     def frames(self):
-        """What the simulator says it sent, after its first (pty) line."""
-        return [
-            json.loads(line)
-            for line in self.process.text().splitlines()[1:]
-            if line.startswith("{")
-        ]
+        """What the simulator says it sent, after its first (pty) line; a line it is
+        still writing (no newline yet) is left for the next call."""
+        complete = self.process.text().split("\n")[1:-1]
+        return [json.loads(line) for line in complete if line.startswith("{")]
 
     def stop(self):
         self.process.stop()
