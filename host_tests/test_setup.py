@@ -308,3 +308,11 @@ def test_no_stdin_keeps_the_tcp_shell(rig):
     assert fw.process.alive()
     assert rig.shell().command("show mqtt.topic") == 'mqtt.topic = "smartyreader"'
     assert os.path.exists(rig.config.parent / "ap_password.txt")
+
+
+def test_setup_mode_listens_on_the_saved_setup_port(rig):
+    port = h.free_port()
+    rig.config.write_text(json.dumps({"setup": {"port": port}}))  # incomplete: setup mode
+    rig.add(h.Firmware(rig.config.parent, rig.config, frozen=True))
+    shell = rig.shell(port)
+    assert shell.command("show setup.port") == f"setup.port = {port}"

@@ -172,7 +172,7 @@ def _pin_problems(values, board):
         return problems
     for key in _PIN_KEYS:
         pin = values.get(key)
-        if pin is None or _pin(pin):  # none, or already reported
+        if pin is None or _pin(pin):  # none, or reported as not a GPIO number
             continue
         if pin not in gpio:
             problems.append(
@@ -200,10 +200,11 @@ def merge(tree, board=None):
             problems.append(_unknown(key))
             continue
         message = None if value is None else _KEYS[key][2](value)
-        if message:
+        if message:  # reported; the default stays
             shown = "" if key in SECRETS else ", not %s" % json.dumps(value)
             problems.append("%s %s%s" % (key, message, shown))
-        values[key] = value
+        else:
+            values[key] = value
     problems += _pin_problems(values, board)
     return values, problems
 

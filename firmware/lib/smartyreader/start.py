@@ -13,23 +13,25 @@ from .net import WiFi
 
 
 def _setup_reason(config_path, board, asked):
-    """(why setup mode starts or None, the config when the firmware can run)."""
-    if asked:
-        return asked if isinstance(asked, str) else "asked for", None
+    """(why setup mode starts or None, the config when the firmware can run, the saved
+    settings as far as they are valid: setup mode's button and port)."""
     try:
         tree, problems = config.read_tree(config_path), None
     except config.ConfigError as e:
         tree, problems = {}, e.problems
-    if hw.button_held(config.merge(tree, board)[0]["setup_button.pin"]):
-        return "the setup button is held", None
+    settings = config.merge(tree, board)[0]
+    if asked:
+        return (asked if isinstance(asked, str) else "asked for"), None, settings
+    if hw.button_held(settings["setup_button.pin"]):
+        return "the setup button is held", None, settings
     if problems is None:
         try:
-            return None, config.validate(tree, board)
+            return None, config.validate(tree, board), settings
         except config.ConfigError as e:
             problems = e.problems
     for problem in problems:
         log("config: " + problem)
-    return "the config is not complete", None
+    return "the config is not complete", None, settings
 
 
 def main(config_path="config.json", board_path="board.json", setup=False, setup_port=None):
@@ -41,13 +43,13 @@ def main(config_path="config.json", board_path="board.json", setup=False, setup_
         log(e.problems[0] + ": deploy the board's files again (tools/flash.py deploy)")
         return 2
     while True:
-        reason, cfg = _setup_reason(config_path, board, setup)
+        reason, cfg, settings = _setup_reason(config_path, board, setup)
         setup = False
         if reason:
             from . import setup as setup_mode  # only now: its heap is the meter reader's
 
             log("setup mode: " + reason)
-            port = setup_port or config.merge({}, board)[0]["setup.port"]
+            port = setup_port or settings["setup.port"]
             if setup_mode.run(config_path, board, port, log) != "reboot":
                 return 0
             hw.reset()
