@@ -206,6 +206,10 @@ def test_a_wrong_key_is_reported_as_such(rig):
     assert KEY not in fw.log() and KEY.upper() not in fw.log()
 
 
+# TLS takes more heap than the budget leaves (as on an ESP8266): the default heap
+TLS = {"heapsize": None, "tls": True, "user": "smarty"}
+
+
 def test_tls_and_password(rig, tmp_path):
     ca, cert, key = h.make_ca(tmp_path / "pki")
     broker = rig.broker(tls=(cert, key), users={"smarty": "s3cret-pass"})
@@ -213,16 +217,7 @@ def test_tls_and_password(rig, tmp_path):
         broker.port, TOPIC + "/state", user="smarty", password="s3cret-pass", cafile=ca
     )
     sim = rig.simulator(interval=0.5)
-    # TLS takes more heap than the budget leaves (as on an ESP8266): the default heap
-    fw = rig.firmware(
-        broker.port,
-        sim,
-        heapsize=None,
-        tls=True,
-        ca=str(ca),
-        user="smarty",
-        password="s3cret-pass",
-    )
+    fw = rig.firmware(broker.port, sim, **TLS, ca=str(ca), password="s3cret-pass")
     wait(lambda: len(states(sub)) >= 2, 60, "states over TLS", fw)
     assert "s3cret-pass" not in fw.log()
 
@@ -232,21 +227,11 @@ def test_wrong_password_and_wrong_ca_give_clear_errors(rig, tmp_path):
     other_ca, _, _ = h.make_ca(tmp_path / "other")
     broker = rig.broker(tls=(cert, key), users={"smarty": "s3cret-pass"})
     sim = rig.simulator(interval=0.5)
-    fw = rig.firmware(
-        broker.port, sim, heapsize=None, tls=True, ca=str(ca), user="smarty", password="wrong"
-    )
+    fw = rig.firmware(broker.port, sim, **TLS, ca=str(ca), password="wrong")
     wait(lambda: "wrong mqtt.user or mqtt.password" in fw.log(), 30, "the password error", fw)
     assert fw.process.alive() and 'wrong"' not in fw.log()
     fw.stop()
-    fw = rig.firmware(
-        broker.port,
-        sim,
-        heapsize=None,
-        tls=True,
-        ca=str(other_ca),
-        user="smarty",
-        password="s3cret-pass",
-    )
+    fw = rig.firmware(broker.port, sim, **TLS, ca=str(other_ca), password="s3cret-pass")
     wait(lambda: "check mqtt.ca" in fw.log(), 30, "the CA error", fw)
     assert fw.process.alive()
 

@@ -16,6 +16,7 @@ import pytest
 from conftest import BIN, NATMOD, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
+import deploy  # noqa: E402
 import p1harness as h  # noqa: E402
 
 FLASH = ROOT / "tools" / "flash.py"
@@ -108,7 +109,7 @@ def test_deploy_commands_for_each_board(board):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     compiled = [line for line in lines if line.startswith(str(BIN / "mpy-cross"))]
-    manifest = [f"{name}/{file}" for name, file in manifest_files()]
+    manifest = deploy.app_files()
     assert len(compiled) == len(manifest)
     for line, module in zip(compiled, manifest):
         assert f" -march={arch} -s {module} -o " in line
@@ -121,16 +122,6 @@ def test_deploy_commands_for_each_board(board):
     assert (staged / "lib" / "aesgcm.mpy").exists() == natmod.exists()
     assert (staged / "lib" / "aesgcm.mpy").exists() == (arch == "xtensa")  # no xtensawin gcc
     assert "setup access point password: " in proc.stdout
-
-
-def manifest_files():
-    out = []
-
-    def package(name, files=(), base_path="."):
-        out.extend((name, f) for f in files)
-
-    exec((ROOT / "firmware" / "manifest.py").read_text(), {"package": package})
-    return out
 
 
 def test_deploy_to_a_directory_boots_on_the_unix_port(tmp_path):
@@ -237,7 +228,7 @@ def test_setup_relays_the_shell_over_tcp(tmp_path):
 def test_package_json_installs_what_the_manifest_freezes():
     package = json.loads((ROOT / "package.json").read_text())
     urls = package["urls"]
-    assert [u[0] for u in urls] == [f"{n}/{f}" for n, f in manifest_files()]
+    assert [u[0] for u in urls] == deploy.app_files()
     for destination, source in urls:
         assert (ROOT / source).is_file() and source == f"firmware/lib/{destination}"
     assert package["deps"] == [["umqtt.simple", "latest"]]
