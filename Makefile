@@ -3,6 +3,7 @@
 #   make demo   simulated meter -> firmware on MicroPython -> local broker
 #   make test   every test (builds what it needs)
 #   make bench  benchmarks -> BENCHMARKS.md
+#   make stress the firmware and setup tests 10 times with every core kept busy
 #   make deps   (root) the Debian packages the above need
 #   make firmware BOARD=lolin_d1_mini_pro|mhet_esp32minikit MICROPY_DIR=...
 #               a custom board firmware (needs the port's SDK: see README)
@@ -19,7 +20,7 @@ BIN := $(BUILD)/bin
 DL := $(BUILD)/dl
 VENV := $(BUILD)/venv
 PY := $(VENV)/bin/python
-VECTORS := $(ROOT)/../shared/vectors
+VECTORS := $(ROOT)/host_tests/vectors
 JOBS ?= $(shell nproc)
 
 # MicroPython 1.25.0 from Debian trixie's source package, and the mbedtls it
@@ -58,10 +59,10 @@ UNIX32_FLAGS := MICROPY_FORCE_32BIT=1 \
 
 NATMOD_ARCHS := x64 x86 xtensa
 
-.PHONY: firmware help deps print-debian-packages micropython umqtt natmod check-esp8266 venv test test-c test-py bench demo clean
+.PHONY: stress firmware help deps print-debian-packages micropython umqtt natmod check-esp8266 venv test test-c test-py bench demo clean
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	apt-get update -q
@@ -151,6 +152,10 @@ test-c: $(MP_STAMP)
 
 test-py: micropython natmod venv umqtt
 	$(PY) -m pytest -q host_tests
+
+STRESS_RUNS ?= 10
+stress: micropython natmod venv umqtt
+	$(PY) tools/stress.py --runs $(STRESS_RUNS) host_tests/test_firmware.py host_tests/test_setup.py
 
 bench: micropython natmod venv
 	$(PY) bench/run.py --out BENCHMARKS.md

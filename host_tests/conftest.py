@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "build" / "bin"
 NATMOD = ROOT / "build" / "natmod"
-VECTORS = ROOT.parent / "shared" / "vectors"
+VECTORS = ROOT / "host_tests" / "vectors"
 MP_SCRIPTS = Path(__file__).resolve().parent / "mp"
 
 # (runtime binary, natmod arch it loads)

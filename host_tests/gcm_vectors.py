@@ -1,4 +1,4 @@
-"""GCM test vectors from ../shared/vectors/gcm, as plain records."""
+"""GCM test vectors from host_tests/vectors/gcm, as plain records."""
 
 from dataclasses import dataclass
 

@@ -1,5 +1,5 @@
-"""`tools/p1.py decode` on every shared vector, on CPython and both MicroPython builds:
-each file gives its documented result (../shared/vectors/README.md)."""
+"""`tools/p1.py decode` on every test vector, on CPython and both MicroPython builds:
+each file gives its documented result (host_tests/vectors/README.md)."""
 
 import json
 import re

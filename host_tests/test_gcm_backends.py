@@ -1,5 +1,5 @@
 """Every GCM backend of the P1 core gives identical results: on every NIST case and
-on every shared frame, on CPython and on both MicroPython builds."""
+on every test frame, on CPython and on both MicroPython builds."""
 
 import json
 import subprocess

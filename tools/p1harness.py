@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 TELEGRAM = (
-    ROOT.parent
-    / "shared"
+    ROOT
+    / "host_tests"
     / "vectors"
     / "telegrams"
     / "lux"

@@ -10,7 +10,7 @@ from smarty.dsmr import crc16  # noqa: E402
 from smarty.gcm import LUXEMBOURG_AUTH_KEY  # noqa: E402
 from smarty.gcm_cpython import AESGCM  # noqa: E402
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parents[1] / "host_tests" / "vectors"
 LUX_TELEGRAM = VECTORS / "telegrams" / "lux" / "relip_simulator_2023_3phase_export.txt"
 
 
@@ -20,26 +20,40 @@ def with_crc(body):
     return body + b"%04X\r\n" % crc16(body)
 
 
-def smarty_telegram(size=1204):
-    """A Luxembourg telegram with a gas meter, padded to exactly `size` bytes with a
-    hex-encoded text message (a 2026 Smarty with gas sends 1204 bytes)."""
+# M-Bus meters a Smarty may carry: device type (EN 13757-3), equipment id, reading
+MBUS_METERS = {
+    "gas": (3, b"3232323241424344313233343536373839", b"01234.567*m3"),
+    "water": (7, b"3333333341424344313233343536373839", b"00321.098*m3"),
+}
+
+
+def smarty_telegram(size=1204, meters=("gas",)):
+    """A Luxembourg three-phase telegram with M-Bus `meters` (channels 1, 2, ...), padded
+    to exactly `size` bytes with a hex-encoded text message (a 2026 Smarty with gas sends
+    1204 bytes; size None: no padding)."""
     body = LUX_TELEGRAM.read_bytes()
     body = body[: body.rindex(b"!")]
-    gas = (
-        b"0-1:24.1.0(003)\r\n0-1:96.1.0(3232323241424344313233343536373839)\r\n"
-        b"0-1:24.2.1(230315155000W)(01234.567*m3)\r\n0-1:24.4.0(1)\r\n"
-    )
+    mbus = b""
+    for channel, kind in enumerate(meters, 1):
+        device_type, equipment_id, reading = MBUS_METERS[kind]
+        mbus += (
+            b"0-%d:24.1.0(%03d)\r\n0-%d:96.1.0(%s)\r\n0-%d:24.2.1(230315155000W)(%s)\r\n"
+            b"0-%d:24.4.0(1)\r\n"
+            % (channel, device_type, channel, equipment_id, channel, reading, channel)
+        )
+    if size is None:
+        return with_crc(body + mbus + b"!")
     for n in range(6):  # the empty text messages make way for one padded message
         body = body.replace(b"0-0:96.13.%d()\r\n" % n, b"")
-    fixed = len(body) + len(gas) + len(b"0-0:96.13.0()\r\n!XXXX\r\n")
+    fixed = len(body) + len(mbus) + len(b"0-0:96.13.0()\r\n!XXXX\r\n")
     pad = size - fixed
     if pad % 2:  # hex text grows by 2: an empty message-code line (15 bytes) fixes parity
-        gas += b"0-0:96.13.1()\r\n"
+        mbus += b"0-0:96.13.1()\r\n"
         pad -= 15
     if pad < 0:
         raise ValueError("cannot pad the telegram to %d bytes" % size)
     message = b"0-0:96.13.0(" + (b"48" * (pad // 2)) + b")\r\n"
-    telegram = with_crc(body + gas + message + b"!")
+    telegram = with_crc(body + mbus + message + b"!")
     assert len(telegram) == size, len(telegram)
     return telegram
 
