@@ -50,7 +50,11 @@ def identities(data, chunks, key=KEY, size=2048, now=None):
     got, errors = [], []
     cuts = [0, *sorted(chunks), len(data)]
     for n, (a, b) in enumerate(zip(cuts, cuts[1:])):
-        for item in reader.feed(data[a:b], None if now is None else now[n]):
+        if now is not None:  # a read that finds nothing at that time: a silence if late
+            chunk = list(reader.feed(b"", now[n]))
+        else:
+            chunk = []
+        for item in chunk + list(reader.feed(data[a:b], None if now is None else now[n])):
             if isinstance(item, P1Error):
                 errors.append(item.kind)
             else:
@@ -141,8 +145,20 @@ def test_silence_ends_an_incomplete_frame():
     got, errors = identities(data, [600], now=[0, 5000])
     assert got == [2] and errors == ["frame"]
     reader = Reader(KEY)
-    items = list(reader.feed(frame(1)[:600], 0)) + list(reader.feed(frame(2), 5000))
+    items = list(reader.feed(frame(1)[:600], 0)) + list(reader.feed(b"", 5000))
     assert "incomplete DLMS frame: 600 of 1234 bytes" in str(items[0])
+    assert [t.frame_counter for t in reader.feed(frame(2), 5010)] == [2]
+
+
+def test_a_slow_reader_is_not_a_silence():
+    """Bytes read late (the reader was busy for seconds: a publish, a TLS handshake)
+    arrive all at once: no silence was seen, so nothing is cut and no frame is lost."""
+    reader = Reader(KEY)
+    items = list(reader.feed(frame(1)[:600], 0)) + list(reader.feed(b"", 400))
+    items += list(reader.feed(frame(1)[600:] + frame(2), 5000))
+    items += list(reader.feed(b"", 5100)) + list(reader.feed(frame(3), 9000))
+    assert [getattr(t, "frame_counter", t) for t in items] == [1, 2, 3]
+    assert reader.framer.timeouts == 0
 
 
 def test_telegram_without_crlf_at_the_end_of_input():

@@ -97,25 +97,31 @@ class Framer:
         return self._mv[self._tail :]
 
     def received(self, n, now_ms=None):
-        """Registers n bytes written into space().  With now_ms (time.ticks_ms()), a gap
-        of more than timeout_ms since the last bytes ends any frame still incomplete."""
-        if n <= 0:
-            return
-        if now_ms is not None:
-            last = self._last_ms
-            if (
-                last is not None
-                and self._tail > self._head
-                and ticks_diff(now_ms, last) > self.timeout_ms
-            ):
-                self._cut = self._tail
-                self._cut_reported = False
+        """Registers n bytes written into space(), read at now_ms (time.ticks_ms()).
+        n == 0 is a read that found nothing: if it comes more than timeout_ms after the
+        last bytes, the line was silent that long and any frame still incomplete ends.
+        Only an empty read proves a silence: a gap between two reads that both found
+        bytes is the reader's own delay (a slow publish, a collection), the UART kept
+        the bytes meanwhile, and cutting there would lose a whole frame."""
+        if n > 0:
+            self._tail += n
             self._last_ms = now_ms
-        self._tail += n
+        elif (
+            now_ms is not None
+            and self._last_ms is not None
+            and self._tail > self._head
+            and self._cut != self._tail
+            and ticks_diff(now_ms, self._last_ms) > self.timeout_ms
+        ):
+            self._cut = self._tail
+            self._cut_reported = False
 
     def feed(self, data, now_ms=None):
         """Copies data in; yields each complete frame (memoryview) or FrameError."""
         data = memoryview(data)
+        if not data:  # a read that found nothing
+            self.received(0, now_ms)
+            yield from self.frames()
         pos = 0
         while pos < len(data):
             space = self.space()
