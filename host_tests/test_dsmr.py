@@ -60,6 +60,11 @@ def test_timestamps_follow_the_summer_winter_flag():
     assert f["gas_timestamp"] == "2026-01-15T10:15:00+01:00"
     assert dsmr.iso_time("632525252525S") is None  # placeholder of an empty M-Bus channel
     assert dsmr.iso_time("000101000000W") is None
+    # "no value yet": never a date decades away
+    for placeholder in ("700101010000W", "000000000000W", "000101000001W", "700101000000S"):
+        assert dsmr.iso_time(placeholder) is None, placeholder
+    assert dsmr.iso_time("230229000000W") is None and dsmr.iso_time("240229000000W")
+    assert dsmr.iso_time("260431000000S") is None  # 31 April
     assert dsmr.iso_time("261332000000W") is None  # month 13
     assert dsmr.iso_time("260102030405") == "2026-01-02T03:04:05"  # no flag: no offset
 
@@ -121,10 +126,61 @@ def test_dsmr3_gas_on_a_continuation_line():
     assert str(f["gas"]) == "1.001"
 
 
-def test_unknown_codes_are_kept_raw():
-    f = fields(b"1-0:99.99.0(abc)(12.5*kW)", b"0-0:96.99.9(17)")
-    assert f["1-0:99.99.0"] == ["abc", Fixed("12.5")]
+def test_unknown_codes_keep_value_and_unit():
+    t = dsmr.parse(
+        telegram(
+            b"1-0:99.99.0(abc)(12.5*kW)", b"0-0:96.99.9(17)", b"1-0:128.8.0(001234.567*kvarh)"
+        )
+    )
+    f = t.fields()
+    assert f["1-0:99.99.0"] == ["abc", {"value": Fixed("12.5"), "unit": "kW"}]
     assert f["0-0:96.99.9"] == 17
+    reading = next(r for r in t.readings() if r[0] == "1-0:128.8.0")
+    assert reading[1:4] == (Fixed("001234.567"), "kvarh", "reactive_energy")
+    assert str(reading[1]) == "1234.567"
+
+
+def test_event_logs_keep_each_values_unit():
+    f = fields(
+        b"1-0:99.97.0(2)(0-0:96.7.19)(101208152415W)(0000000240*s)(101208151004W)(0000000301*s)",
+        b"0-0:98.1.0(1)(1-0:1.6.0)(1-0:1.6.0)(230101000000W)(221230114500W)(13.603*kW)",
+        b"1-1:31.4.0(200.00*A)(040.00*A)",
+    )
+    assert f["power_failure_log"] == [
+        2,
+        "0-0:96.7.19",
+        "101208152415W",
+        {"value": 240, "unit": "s"},
+        "101208151004W",
+        {"value": 301, "unit": "s"},
+    ]
+    assert f["max_demand_history"][-1] == {"value": Fixed("13.603"), "unit": "kW"}
+    assert f["current_limits"] == [Fixed("200.00"), Fixed("40.00")]  # the reading's own unit
+
+
+def test_codes_real_meters_send():
+    t = dsmr.parse(
+        (
+            VECTORS / "telegrams/other/dsmr_parser/dsmr_parser_TELEGRAM_SAGEMCOM_T210_D_R.txt"
+        ).read_bytes()
+    )
+    r = {reading[0]: reading for reading in t.readings()}
+    assert r["reactive_energy_import_tariff2"][1:5] == (
+        747,
+        "varh",
+        "reactive_energy",
+        "total_increasing",
+    )
+    for code in ("1-0:5.8.0", "1-0:15.8.0", "1-0:5.7.0", "1-0:51.4.0", "1-0:71.4.0"):
+        assert dsmr.obis_row(code)[0] is not None, code
+    f = fields(
+        b"1-0:5.8.0(000000.668*kvarh)",
+        b"1-0:15.8.0(000800.817*kWh)",
+        b"1-0:8.7.0(00.504*kvar)",
+        b"1-0:71.4.0(200.00*A)",
+    )
+    assert (f["reactive_energy_q1"], f["energy_absolute"]) == (Fixed("0.668"), Fixed("800.817"))
+    assert (f["reactive_power_q4"], f["fuse_threshold_l3"]) == (Fixed("0.504"), Fixed("200"))
 
 
 def test_malformed_values_of_known_codes_are_kept_as_sent():

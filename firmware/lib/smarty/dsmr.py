@@ -55,21 +55,28 @@ def ascii_text(data):
     return "".join(out)
 
 
+_MONTH_DAYS = b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"  # Feb: 29
+
+
 def iso_time(text, winter="+01:00", summer="+02:00"):
     """YYMMDDhhmmss[S|W] -> ISO 8601 with the offset the flag implies (Luxembourg's by
-    default); None for placeholders such as 632525252525S or 000101000000W."""
+    default).  None for what is not a date, and for the placeholders meters send for
+    "no value yet": 632525252525W, all zeros, and any time on 1 January of 2000
+    (000101...) or 1970 (700101..., the Unix epoch, which would read as 2070)."""
     digits, flag = text[:12], text[12:]
     if len(digits) != 12 or not digits.isdigit() or flag not in ("", "S", "W"):
         return None
+    month, day = int(digits[2:4]), int(digits[4:6])
     if (
         not (
-            "01" <= digits[2:4] <= "12"
-            and "01" <= digits[4:6] <= "31"
+            1 <= month <= 12
+            and 1 <= day <= _MONTH_DAYS[month - 1] - (month == 2 and int(digits[:2]) % 4 > 0)
             and digits[6:8] < "24"
             and digits[8:10] < "60"
             and digits[10:12] < "60"
         )
-        or digits == "000101000000"
+        or digits[2:6] == "0101"
+        and digits[:2] in ("00", "70")
     ):
         return None
     return "20%s-%s-%sT%s:%s:%s%s" % (
@@ -95,6 +102,24 @@ def raw_value(value):
     """A value as sent: its number (unit dropped) if it is one, else the text."""
     n = number(value.partition("*")[0])
     return value if n is None else n
+
+
+def with_unit(value):
+    """(number, unit or None) of "001234.567*kvarh" or "42"; (None, None) if value is not
+    a number."""
+    text, star, unit = value.partition("*")
+    n = number(text)
+    return (n, unit if star and unit else None) if n is not None else (None, None)
+
+
+def list_item(value, unit=None):
+    """One value of a several-valued object: a number (in `unit`, the reading's own),
+    {"value": n, "unit": u} for a number the meter gave another unit (a power failure's
+    240*s, a monthly peak's 03.564*kW), else the text as sent."""
+    n, own = with_unit(value)
+    if n is None:
+        return value
+    return {"value": n, "unit": own} if own and own != unit else n
 
 
 def parse(buf, start=0, end=None, winter="+01:00", summer="+02:00"):
@@ -231,17 +256,13 @@ def obis_row(code, start=0):
 
 def _readings(code, values, row, channel, channels, offsets):
     """The readings (one, or a number and its timestamp) of one object line."""
-    if row is None:  # unknown: kept raw, named by its code
-        return (
-            (
-                code,
-                raw_value(values[0]) if len(values) == 1 else [raw_value(v) for v in values],
-                None,
-                None,
-                None,
-                code,
-            ),
-        )
+    if row is None:  # unknown: named by its code, kept as sent with the meter's unit
+        if len(values) > 1:
+            return ((code, [list_item(v) for v in values], None, None, None, code),)
+        value, unit = with_unit(values[0])
+        if value is None:
+            return ((code, values[0], None, None, None, code),)
+        return ((code, value, unit, UNIT_CLASS.get(unit), None, code),)
     name, unit, kind = row[1], row[2], row[3]
     if channel is not None:
         meter = channels.get(channel) or ("mbus_" + channel, None, None)
@@ -260,7 +281,7 @@ def _readings(code, values, row, channel, channels, offsets):
     if kind == "text":
         return ((name, values[0], None, None, None, code),)
     if kind == "list":
-        return ((name, [raw_value(v) for v in values], unit, None, None, code),)
+        return ((name, [list_item(v, unit) for v in values], unit, None, None, code),)
     # a number; event, mbus, mbus3 also a timestamp (DSMR 3: unit, then number)
     if kind == "mbus3" and len(values) >= 3:
         unit = values[-2] or unit
