@@ -45,24 +45,29 @@ class App:
         # Readings waiting for the broker, preallocated now (before the heap fragments):
         # as many as buffer.readings, or a quarter of the free heap.
         gc.collect()
-        log("DEBUG free %d alloc %d" % (gc.mem_free(), gc.mem_alloc()))
         self.queue = Ring(
             cfg["buffer.readings"] or max(2, gc.mem_free() // 4 // _SLOT_BYTES), _SLOT_BYTES
         )
-        self.writer = publish.JsonWriter()
+        self.writer = publish.SlotWriter()
+        # the newest reading's per-field payloads, one "name value" line each
+        self.fields = bytearray(_SLOT_BYTES) if cfg["mqtt.per_field"] else None
+        self.fields_length = 0
         self.counters = {
             "replays": 0,
             "reconnects": 0,
             "published": 0,
             "too_large": 0,
             "memory_errors": 0,
+            "errors": 0,
         }
         self.last_counter = {}  # system title -> last frame counter accepted
         self.auth_streak = 0
-        self.sensors = None  # for discovery, from the first telegram
+        # the Home Assistant sensors, from the first telegram: a sensor_line() each
+        self.sensors = bytearray(_SLOT_BYTES) if cfg["mqtt.discovery"] else None
+        self.sensors_length = 0
+        self.sensors_writer = publish.SlotWriter()
         self.meter = None  # meter id (equipment id)
         self.discovery_sent = False
-        self.latest = None  # [(field, payload)] of the last telegram, for per-field topics
         self.baselines = {}  # field -> (date, value at the first telegram of that date)
         self.started = time.ticks_ms()
         self.last_error = None
@@ -92,10 +97,9 @@ class App:
 
     def accept(self, telegram):
         """Queues a telegram's payloads.  Its bytes are reused by the next frame, so all
-        is read now, in one pass, writing the state JSON straight into a ring slot."""
+        is read now, writing the payloads straight into preallocated buffers: the state
+        JSON and legacy payload into a ring slot, the per-field lines into `fields`."""
         writer = self.writer
-        slot = self.queue.slot()
-        writer.start(slot)
         wanted = {
             "power_import": None,
             "power_export": None,
@@ -104,72 +108,90 @@ class App:
             "timestamp": None,
             "equipment_id": None,
         }
-        first = self.sensors is None
-        sensors = [] if first else None
-        latest = [] if self.cfg["mqtt.per_field"] else None
+        sensors = None
+        if self.sensors is not None and not self.sensors_length:
+            sensors = self.sensors_writer
         try:
+            if sensors is not None:
+                sensors.start(self.sensors)
+            writer.start(self.queue.slot())
+            writer.open()
             for reading in telegram.readings():
                 name, value = reading[0], reading[1]
                 writer.field(name, value)
                 if name in wanted:
                     wanted[name] = value
-                if sensors is not None and publish.is_sensor(reading):
-                    sensors.append((name, reading[2], reading[3], reading[4]))
-                if latest is not None:
-                    latest.append((name, publish.field_payload(value)))
-            for name, value in self.computed(wanted).items():
+                if sensors is not None:
+                    sensors.write(publish.sensor_line(reading))
+            computed = self.computed(wanted)
+            for name, value in computed:
                 writer.field(name, value)
-                if latest is not None:
-                    latest.append((name, publish.field_payload(value)))
-            state = writer.finish()
-            legacy = 0
+            writer.close()
+            state = writer.length
             if self.legacy_topic:
                 raw = {
                     code: values[0]
                     for code, values in telegram.lines()
                     if code in ("0-0:1.0.0", "1-0:1.8.0", "1-0:2.8.0")
                 }
-                payload = publish.legacy_payload(
-                    raw.get("0-0:1.0.0", ""), raw.get("1-0:1.8.0", ""), raw.get("1-0:2.8.0", "")
-                ).encode()
-                slot[state : state + len(payload)] = payload
-                legacy = len(payload)
-        except (ValueError, IndexError) as e:  # larger than a slot: say so, count it
-            self.counters["too_large"] += 1
-            self.last_error = "reading not queued: %s" % e
-            log(self.last_error)
+                writer.write(
+                    publish.legacy_payload(
+                        raw.get("0-0:1.0.0", ""),
+                        raw.get("1-0:1.8.0", ""),
+                        raw.get("1-0:2.8.0", ""),
+                    )
+                )
+            legacy = writer.length - state
+            if sensors is not None:
+                sensors.write(publish.COMPUTED_SENSORS)
+        except ValueError as e:  # larger than a slot: say so, count it
+            self.failed("too_large", "reading not queued: %s" % e)
             return
         self.queue.commit(state, legacy)
-        if first:
-            self.sensors = sensors + list(publish.COMPUTED)
+        if self.fields is not None:
+            self.fields_length = 0
+            try:
+                writer.start(self.fields)
+                for reading in telegram.readings():
+                    writer.line(reading[0], reading[1])
+                for name, value in computed:
+                    writer.line(name, value)
+                self.fields_length = writer.length
+            except ValueError as e:
+                self.failed("too_large", "per-field values not published: %s" % e)
+        if sensors is not None:
+            self.sensors_length = sensors.length
+        if self.meter is None:
             self.meter = wanted["equipment_id"] or (telegram.system_title or b"").hex() or "meter"
-        if latest is not None:
-            self.latest = latest
         if self.led:
             self.led.set(True)
 
     def computed(self, fields):
-        """Net power (import - export) and the energy since local midnight (since the
-        first telegram of the meter's date, after a reboot)."""
-        out = {
-            "net_power": publish.difference(fields.get("power_import"), fields.get("power_export"))
-        }
+        """[(name, value)]: net power (import - export) and the energy since local
+        midnight (since the first telegram of the meter's date, after a reboot)."""
+        out = [
+            (
+                "net_power",
+                publish.difference(fields.get("power_import"), fields.get("power_export")),
+            )
+        ]
         date = (fields.get("timestamp") or "")[:10]
         for name in ("energy_import", "energy_export"):
             value = fields.get(name)
             base = self.baselines.get(name)
             if value is not None and (base is None or base[0] != date):
                 base = self.baselines[name] = (date, value)
-            out[name + "_today"] = publish.difference(value, base[1]) if base else None
+            out.append((name + "_today", publish.difference(value, base[1]) if base else None))
         return out
 
     async def read_loop(self):
         framer = self.reader.framer
         self.port.request(True)
         while True:
-            n = self.port.readinto(framer.space())
-            if n:
-                framer.received(n, time.ticks_ms())
+            n = self.port.readinto(framer.space()) or 0
+            # an empty read tells the framer how long the line has been silent
+            framer.received(n, time.ticks_ms())
+            try:
                 for item in self.reader.frames():
                     self.on_item(item)
                     item = None
@@ -177,6 +199,14 @@ class App:
                     # kilobytes of garbage, and collecting now keeps the heap unfragmented.
                     gc.collect()
                     self.heap_after_gc = gc.mem_free()
+            except MemoryError:
+                # this reading is lost (counted); the framer goes on with the next frame
+                item = None
+                self.failed("memory_errors", "out of memory while reading a frame")
+            except Exception as e:  # a bug must not stop the meter being read
+                item = None
+                self.failed("errors", "reading a frame: %r" % e)
+            if n:
                 await asyncio.sleep_ms(0)  # let the publisher run, even when bytes keep coming
             else:
                 if self.led:
@@ -184,6 +214,13 @@ class App:
                 await asyncio.sleep_ms(_READ_IDLE_MS)
             if self.watchdog:
                 self.watchdog.feed()
+
+    def failed(self, counter, message):
+        """Counts a failure the loops survive, says what it was, frees what it left."""
+        self.counters[counter] += 1
+        self.last_error = message
+        gc.collect()
+        log(message)
 
     # ---- publishing ----
 
@@ -223,7 +260,7 @@ class App:
 
     def publish_pending(self):
         broker, topic = self.broker, self.topic
-        if self.sensors is not None and not self.discovery_sent and self.cfg["mqtt.discovery"]:
+        if self.sensors_length and not self.discovery_sent:
             node = "smarty_" + "".join(
                 c if "a" <= c <= "z" or "0" <= c <= "9" else "_" for c in self.meter.lower()
             )
@@ -233,6 +270,7 @@ class App:
                 topic,
                 self.cfg["name"] or "Smarty " + self.meter,
                 self.sensors,
+                self.sensors_length,
             ):
                 broker.publish(config_topic, payload, True)
                 # once per connection, ~45 configs: free each one's garbage before the next,
@@ -243,14 +281,17 @@ class App:
         queue = self.queue
         while queue.used:
             state, legacy = queue.oldest()
-            broker.publish(topic + "/state", state, False, 1)
-            if legacy:
-                broker.publish(self.legacy_topic, legacy, False, 1)
+            broker.publish(topic + "/state", queue.view(state), False, 1)
+            if legacy[1] > legacy[0]:
+                broker.publish(self.legacy_topic, queue.view(legacy), False, 1)
             queue.pop()
             self.counters["published"] += 1
-        latest, self.latest = self.latest, None
-        for field, payload in latest or ():
-            broker.publish(topic + "/" + field, payload)
+        # the newest reading's values, each on its own topic (not queued: the latest only)
+        length, self.fields_length = self.fields_length, 0
+        if length:
+            prefix = topic.encode() + b"/"
+            for name, payload in publish.field_lines(self.fields, 0, length):
+                broker.publish(prefix + name, payload)
 
     async def publish_loop(self):
         backoff = 1
@@ -289,10 +330,14 @@ class App:
             except MemoryError:
                 # a fragmented heap: nothing is lost (what was not published is still
                 # queued, discovery is sent again); count it, collect, try again
-                self.counters["memory_errors"] += 1
-                self.last_error = "out of memory while publishing"
-                gc.collect()
+                self.failed("memory_errors", "out of memory while publishing")
                 await asyncio.sleep(1)
+                continue
+            except Exception as e:  # a bug, or a broker that is not MQTT: reconnect
+                self.broker.close()
+                self.failed("errors", "publishing: %r" % e)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
                 continue
             await asyncio.sleep_ms(100)
 

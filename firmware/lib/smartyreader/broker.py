@@ -47,16 +47,16 @@ class Broker:
                         "mqtt.ca: %s is not a PEM or DER certificate" % cfg["mqtt.ca"]
                     )
         client = MQTTClient(
-            self._client_id,
+            _utf8(self._client_id),
             cfg["mqtt.host"],
             cfg["mqtt.port"],
-            user=cfg["mqtt.user"],
-            password=cfg["mqtt.password"] or "",  # umqtt needs one with a user
+            user=_utf8(cfg["mqtt.user"]),
+            password=_utf8(cfg["mqtt.password"] or ""),  # umqtt needs one with a user
             keepalive=cfg["mqtt.keepalive"],
             ssl=cfg["mqtt.tls"],
             ssl_params=params,
         )
-        client.set_last_will(self._status, b"offline", retain=True)
+        client.set_last_will(_utf8(self._status), b"offline", retain=True)
         where = "%s:%d" % (cfg["mqtt.host"], cfg["mqtt.port"])
         try:
             client.connect()
@@ -83,11 +83,13 @@ class Broker:
 
     def publish(self, topic, payload, retain=False, qos=0):
         """Publishes; with qos=1 returns only once the broker has acknowledged it.
-        BrokerError (and disconnected) if the connection broke."""
+        BrokerError (and disconnected) if the connection broke.  Topic and payload go
+        out as UTF-8 bytes: umqtt counts len(), which for a str is characters, and
+        "m³" is 2 characters but 3 bytes."""
         if self._client is None:
             raise BrokerError("not connected")
         try:
-            self._client.publish(topic, payload, retain, qos)
+            self._client.publish(_utf8(topic), _utf8(payload), retain, qos)
         except (OSError, ValueError, IndexError, MQTTException) as e:
             self.close()
             raise BrokerError("lost the MQTT broker (%r)" % e)
@@ -115,6 +117,10 @@ def _der(certificate):
     lines = certificate.split(b"\n")
     end = next(i for i, line in enumerate(lines) if line.startswith(b"-----END"))
     return a2b_base64(b"".join(line.strip() for line in lines[1:end]))
+
+
+def _utf8(text):
+    return text.encode() if isinstance(text, str) else text
 
 
 def _close(client):

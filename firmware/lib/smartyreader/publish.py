@@ -7,11 +7,11 @@ from smarty.values import Fixed
 
 # Units as Home Assistant spells them.
 HA_UNITS = {"m3": "m³"}
-# Computed fields: (name, unit, device class, state class)
-COMPUTED = (
-    ("net_power", "kW", "power", "measurement"),
-    ("energy_import_today", "kWh", "energy", "total_increasing"),
-    ("energy_export_today", "kWh", "energy", "total_increasing"),
+# Computed fields, as sensor_line() writes them: name, unit, device class, state class
+COMPUTED_SENSORS = (
+    b"net_power kW power measurement\n"
+    b"energy_import_today kWh energy total_increasing\n"
+    b"energy_export_today kWh energy total_increasing\n"
 )
 
 
@@ -35,12 +35,18 @@ def is_published_number(value):
     return isinstance(value, (int, Fixed)) and not isinstance(value, bool)
 
 
-class JsonWriter:
-    """Writes one JSON object into a given buffer (a ring slot): no pieces, no copy."""
+class SlotWriter:
+    """Writes payloads one after another into a given buffer (a ring slot): the state
+    JSON, the legacy payload, the per-field lines.  No pieces, no copy: nothing of a
+    reading stays on the heap between frames to fragment it."""
 
     def __init__(self):
         self.buf = None
         self.length = 0
+        self._fields = 0
+
+    def start(self, buf):
+        self.buf, self.length = buf, 0
 
     def write(self, text):
         data = text.encode() if isinstance(text, str) else text
@@ -50,13 +56,15 @@ class JsonWriter:
         self.buf[self.length : end] = data
         self.length = end
 
-    def start(self, buf):
-        self.buf, self.length = buf, 0
+    def open(self):
+        self._fields = 0
         self.write(b"{")
 
     def field(self, name, value):
-        if self.length > 1:
+        """One member of the JSON object: `"name": value`."""
+        if self._fields:
             self.write(b", ")
+        self._fields += 1
         self.write(b'"')
         self.write(name)  # field names are snake_case: nothing to escape
         self.write(b'": ')
@@ -70,11 +78,26 @@ class JsonWriter:
         else:  # int or Fixed: the digits
             self.write(str(value))
 
-    def finish(self):
-        """The object's length in the buffer."""
+    def close(self):
         self.write(b"}")
-        self.buf = None
-        return self.length
+
+    def line(self, name, value):
+        """One per-field line: `name payload` and a newline (payloads hold none)."""
+        self.write(name)
+        self.write(b" ")
+        self.write(field_payload(value))
+        self.write(b"\n")
+
+
+def field_lines(buf, start, end):
+    """(name, payload) memoryviews of the per-field lines SlotWriter.line() wrote into
+    buf[start:end]."""
+    view = memoryview(buf)
+    while start < end:
+        newline = buf.find(b"\n", start, end)
+        space = buf.find(b" ", start, newline)
+        yield view[start:space], view[space + 1 : newline]
+        start = newline + 1
 
 
 def field_payload(value):
@@ -86,16 +109,31 @@ def field_payload(value):
     return str(value)
 
 
-def discovery(prefix, node, topic, meter_name, sensors):
-    """(topic, payload) of the retained Home Assistant discovery config of each sensor:
-    sensors are (field, unit, device class, state class)."""
+def sensor_line(reading):
+    """A reading's line in the compact list of Home Assistant sensors (field, unit,
+    device class, state class; "-" for none), or b"" if it gets no sensor: numbers and
+    timestamps do."""
+    if not (is_published_number(reading[1]) or reading[3] == "timestamp"):
+        return b""
+    return ("%s %s %s %s\n" % tuple(x or "-" for x in reading[:1] + reading[2:5])).encode()
+
+
+def discovery(prefix, node, topic, meter_name, sensors, length):
+    """(topic, payload) of the retained Home Assistant discovery config of each sensor in
+    sensors[:length], lines of sensor_line()."""
     device = {
         "identifiers": [node],
         "name": meter_name,
         "manufacturer": "Sagemcom",
         "model": "Smarty (SmartyReader)",
     }
-    for field, unit, device_class, state_class in sensors:
+    start = 0
+    while start < length:
+        end = sensors.find(b"\n", start, length)
+        field, unit, device_class, state_class = (
+            None if x == "-" else x for x in sensors[start:end].decode().split(" ")
+        )
+        start = end + 1
         config = {
             "name": field.replace("_", " "),
             "unique_id": node + "_" + field,
@@ -112,11 +150,6 @@ def discovery(prefix, node, topic, meter_name, sensors):
         if state_class:
             config["state_class"] = state_class
         yield "%s/sensor/%s/%s/config" % (prefix, node, field), dumps(config)
-
-
-def is_sensor(reading):
-    """Whether Home Assistant gets a sensor for a reading: numbers and timestamps."""
-    return is_published_number(reading[1]) or reading[3] == "timestamp"
 
 
 def legacy_payload(raw_timestamp, import_raw, export_raw):

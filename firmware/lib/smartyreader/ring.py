@@ -1,14 +1,14 @@
 # Readings waiting for the broker: a ring of slots preallocated at boot, so a day
-# without WiFi fragments nothing.  Each slot holds one reading's state JSON, then its
-# legacy payload.  Full: the oldest reading is dropped and counted.
+# without WiFi fragments nothing.  Each slot holds one reading's payloads one after
+# another (state JSON, legacy payload).  Full: the oldest reading is dropped and counted.
 
 
 class Ring:
     def __init__(self, count, size=2048):
         self.count, self.size = count, size
-        self._buf = bytearray(count * size)
-        self._mv = memoryview(self._buf)
-        self._lengths = [(0, 0)] * count  # (state, legacy) bytes in each slot
+        self.buf = bytearray(count * size)
+        self._mv = memoryview(self.buf)
+        self._lengths = [()] * count  # the payloads' lengths in each slot
         self._oldest = 0
         self.used = 0
         self.dropped = 0
@@ -22,17 +22,23 @@ class Ring:
         i = (self._oldest + self.used) % self.count
         return self._mv[i * self.size : (i + 1) * self.size]
 
-    def commit(self, state_length, legacy_length=0):
+    def commit(self, *lengths):
+        """Keeps the reading written into slot(): the lengths of its payloads."""
         i = (self._oldest + self.used) % self.count
-        self._lengths[i] = (state_length, legacy_length)
+        self._lengths[i] = lengths
         self.used += 1
 
     def oldest(self):
-        """(state, legacy) memoryviews of the oldest reading (legacy may be empty)."""
-        i = self._oldest
-        state, legacy = self._lengths[i]
-        base = i * self.size
-        return self._mv[base : base + state], self._mv[base + state : base + state + legacy]
+        """Where the oldest reading's payloads are: [(start, end)] in self.buf."""
+        start = self._oldest * self.size
+        spans = []
+        for length in self._lengths[self._oldest]:
+            spans.append((start, start + length))
+            start += length
+        return spans
+
+    def view(self, span):
+        return self._mv[span[0] : span[1]]
 
     def pop(self):
         self._oldest = (self._oldest + 1) % self.count
