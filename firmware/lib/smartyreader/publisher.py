@@ -1,0 +1,185 @@
+# The publishing side: queue -> MQTT broker.  One asyncio task: joins the WiFi, connects
+# (backing off to 60 s), sends the Home Assistant discovery configs once per connection,
+# the queued readings in order and acknowledged (QoS 1), the newest reading's values on
+# per-field topics, and the diagnostics.  A failure is counted, never fatal.
+
+import gc
+import time
+
+import asyncio
+
+from . import log, publish
+from .broker import BrokerError
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_PAUSE_MS = const(100)  # between rounds, when nothing waits
+_WIFI_WAIT_S = const(5)  # an association may take this long before we ask again (doubling)
+_MAX_BACKOFF_S = const(60)
+
+
+class Publisher:
+    def __init__(
+        self,
+        broker,
+        queue,
+        wifi,
+        topic,
+        legacy_topic=None,
+        per_field=False,
+        discovery_prefix=None,
+        name=None,
+        sensors_path=None,
+        diag_interval_s=60,
+        keepalive_s=60,
+        diagnostics=None,
+    ):
+        self.broker, self.queue, self.wifi = broker, queue, wifi
+        self.topic = topic
+        self.legacy_topic = legacy_topic
+        self.per_field = per_field
+        self.discovery_prefix = discovery_prefix  # None: no discovery
+        self.name = name
+        self.sensors_path = sensors_path
+        self.diag_interval_ms = diag_interval_s * 1000
+        self.keepalive_ms = keepalive_s * 1000
+        self.diagnostics = diagnostics  # (buf) -> the diag JSON's length in buf
+        self.meter = None  # () -> the meter's id, once a telegram was read
+        self.counters = {"reconnects": 0, "published": 0, "memory_errors": 0, "errors": 0}
+        self.last_error = None
+        self._connected_once = False
+        self._discovery_sent = False
+
+    def connect(self):
+        self.broker.connect()
+        self.queue.online = True
+        if self._connected_once:
+            self.counters["reconnects"] += 1
+        self._connected_once = True
+        self._discovery_sent = False  # a restarted broker may have lost retained configs
+        log("connected to the MQTT broker %s:%d" % (self.broker.host, self.broker.port))
+        if self.legacy_topic:
+            self.broker.publish(
+                self.legacy_topic, publish.legacy_notice("connect", "SmartyReader")
+            )
+
+    def send_discovery(self):
+        meter = self.meter() if self.meter else None
+        if self._discovery_sent or not self.discovery_prefix or not meter:
+            return
+        try:
+            sensors = open(self.sensors_path)
+        except OSError:
+            return  # no telegram read yet
+        node = publish.node_id(meter)
+        # written into the queue's RAM slot: free, as send_queued() has just emptied it
+        buf = self.queue.slot()
+        with sensors:
+            for config_topic, length in publish.discovery(
+                self.discovery_prefix,
+                node,
+                self.topic,
+                self.name or "Smarty " + meter,
+                sensors,
+                buf,
+            ):
+                self.broker.publish(config_topic, buf[:length], True)
+                # ~50 configs once per connection: free each one's garbage before the
+                # next, so that no allocation meets a heap fragmented by all of them
+                gc.collect()
+        self._discovery_sent = True
+
+    def send_queued(self):
+        """The waiting readings, oldest first; per-field topics for the newest."""
+        queue, broker = self.queue, self.broker
+        state_topic = self.topic + "/state"
+        while True:
+            reading = queue.oldest()
+            if reading is None:
+                return
+            state, legacy = reading
+            broker.publish(state_topic, state, False, 1)
+            if legacy:
+                broker.publish(self.legacy_topic, legacy, False, 1)
+            newest = queue.waiting == 1
+            queue.pop()
+            self.counters["published"] += 1
+            if self.per_field and newest:  # its bytes stay valid until the next await
+                self.send_fields()
+
+    def send_fields(self):
+        """Each member of the oldest reading's state on <topic>/<field> (not retained)."""
+        buf, (start, end) = self.queue.buf, self.queue.state_span
+        view = memoryview(buf)
+        prefix = self.topic.encode() + b"/"
+        for name, name_end, value, value_end in publish.json_members(buf, start, end):
+            a, b = publish.field_payload(buf, value, value_end)
+            self.broker.publish(prefix + view[name:name_end], view[a:b])
+
+    async def run(self):
+        backoff = 1
+        wifi_wait = _WIFI_WAIT_S
+        next_diag = time.ticks_add(time.ticks_ms(), 5000)
+        next_ping = time.ticks_ms()
+        while True:
+            if not self.wifi.connected():
+                self.queue.online = False
+                log("WiFi down: connecting (again in %d s if it does not come up)" % wifi_wait)
+                self.wifi.connect()
+                for _ in range(wifi_wait):
+                    await asyncio.sleep(1)
+                    if self.wifi.connected():
+                        break
+                wifi_wait = min(wifi_wait * 2, _MAX_BACKOFF_S)
+                continue
+            wifi_wait = _WIFI_WAIT_S
+            try:
+                if not self.broker.connected:
+                    self.connect()
+                    backoff = 1
+                self.send_queued()
+                self.send_discovery()
+                now = time.ticks_ms()
+                if time.ticks_diff(now, next_diag) >= 0:
+                    buf = self.queue.slot()  # free: send_queued() has just emptied it
+                    length = self.diagnostics(buf)
+                    self.broker.publish(self.topic + "/diag", buf[:length])
+                    next_diag = time.ticks_add(now, self.diag_interval_ms)
+                if self.keepalive_ms and time.ticks_diff(now, next_ping) >= 0:
+                    self.broker.ping()
+                    next_ping = time.ticks_add(now, self.keepalive_ms // 2)
+            except BrokerError as e:
+                self.queue.online = False
+                await self._retry(str(e), backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                continue
+            except MemoryError:
+                # nothing is lost: what was not published is still queued, discovery is
+                # sent again; count it, collect, try again
+                self.failed("memory_errors", "out of memory while publishing")
+                await asyncio.sleep(1)
+                continue
+            except Exception as e:  # a bug, or a peer that is not MQTT: reconnect
+                self.broker.close()
+                self.queue.online = False
+                self.failed("errors", "publishing: %r" % e)
+                await self._retry("publishing failed", backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                continue
+            await asyncio.sleep_ms(_PAUSE_MS)
+
+    async def _retry(self, message, backoff):
+        log("%s; retrying in %d s" % (message, backoff))
+        await asyncio.sleep(backoff)
+
+    def failed(self, counter, message):
+        self.counters[counter] += 1
+        self.last_error = message
+        gc.collect()
+        log(message)

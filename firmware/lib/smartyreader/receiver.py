@@ -1,0 +1,201 @@
+# The receiving side: P1 port -> reader (framer, decryption, CRC, parse) -> replay
+# check -> payloads -> queue.  One asyncio task.  A bad frame, a MemoryError, a bug in a
+# payload builder: each is counted and the loop goes on; only persistent trouble (no good
+# frame for 10 minutes although bytes arrive, unless they are frames with a wrong key; or
+# 5 MemoryErrors in a minute) asks for a restart (Restart: main.py resets the board).
+
+import gc
+import time
+
+import asyncio
+
+from smarty.errors import P1Error
+
+from . import log
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_READ_IDLE_MS = const(20)
+_AUTH_STREAK = const(3)  # this many wrong tags in a row, and no good frame: "wrong key?"
+NO_FRAME_MS = 600000  # bytes arrive, but no good frame for 10 minutes: restart
+MEMORY_ERRORS = const(5)  # this many MemoryErrors within a minute: restart
+_MINUTE_MS = const(60000)
+
+
+class Restart(Exception):
+    """Persistent trouble that a restart may cure (main.py resets the board)."""
+
+
+class ReplayGuard:
+    """Frame counters: a frame whose counter is not above the last accepted one of its
+    meter (system title) is a replay.  Kept in a file, so that a reset does not make an
+    old frame new again: written with the first frame after boot, with every reading
+    queued on flash (save()) and at most every `interval_ms` otherwise (a few bytes an
+    hour while the broker takes readings promptly)."""
+
+    def __init__(self, path, interval_ms=3600000):
+        self.path, self.interval_ms = path, interval_ms
+        self.last = {}  # system title (hex) -> last frame counter accepted
+        self._saved = time.ticks_add(time.ticks_ms(), -interval_ms)  # the first one: at once
+        self._dirty = False
+        try:
+            with open(path) as f:
+                for line in f:
+                    title, _, counter = line.strip().partition(" ")
+                    if counter.isdigit():
+                        self.last[title] = int(counter)
+        except OSError:
+            pass
+
+    def accept(self, title, counter):
+        """Whether a frame is new; remembers its counter if it is."""
+        key = title.hex()
+        last = self.last.get(key)
+        if last is not None and counter <= last:
+            return False
+        self.last[key] = counter
+        self._dirty = True
+        if time.ticks_diff(time.ticks_ms(), self._saved) >= self.interval_ms:
+            self.save()
+        return True
+
+    def save(self):
+        if not self._dirty:
+            return
+        with open(self.path + ".tmp", "w") as f:
+            for title, counter in self.last.items():
+                f.write("%s %d\n" % (title, counter))
+        try:
+            import os
+
+            os.rename(self.path + ".tmp", self.path)
+        except OSError:
+            pass
+        self._saved = time.ticks_ms()
+        self._dirty = False
+
+
+class Receiver:
+    def __init__(
+        self, port, reader, guard, payloads, queue, sensors_path=None, led=None, watchdog=None
+    ):
+        self.port, self.reader, self.guard = port, reader, guard
+        self.payloads, self.queue = payloads, queue
+        self.sensors_path = sensors_path  # where the first telegram's sensors go (discovery)
+        self.sensors_ready = False
+        self.led, self.watchdog = led, watchdog
+        self.counters = {"replays": 0, "too_large": 0, "memory_errors": 0, "errors": 0}
+        self.auth_streak = 0
+        self.last_error = None
+        self.heap_after_gc = None  # free heap right after the collection that follows a frame
+        now = time.ticks_ms()
+        self._last_good = self._last_bytes = now
+        self._memory_errors = []  # when the recent MemoryErrors were
+
+    def on_item(self, item):
+        """One thing the reader made of the bytes: a Telegram or a P1Error."""
+        if isinstance(item, P1Error):
+            if item.kind == "auth":
+                self.auth_streak += 1
+            self.last_error = "%s: %s" % (item.kind, item)
+            log("frame rejected, " + self.last_error)
+            return
+        if item.system_title is not None and not self.guard.accept(
+            item.system_title, item.frame_counter
+        ):
+            self.counters["replays"] += 1
+            log("frame counter %d is not new: replay rejected" % item.frame_counter)
+            return
+        self.auth_streak = 0
+        self._last_good = time.ticks_ms()
+        self.accept(item)
+
+    def accept(self, telegram):
+        """Queues a telegram's payloads (its bytes are reused by the next frame)."""
+        queue = self.queue
+        sensors = None
+        if self.sensors_path and not self.sensors_ready:
+            sensors = open(self.sensors_path, "w")
+        try:
+            state, legacy = self.payloads.write(telegram, queue.slot(), sensors)
+        except ValueError as e:  # larger than a slot: say so, count it
+            self.failed("too_large", "reading not queued: %s" % e)
+            return
+        finally:
+            if sensors is not None:
+                sensors.close()
+        self.sensors_ready = True
+        queue.commit(state, legacy)
+        if queue.on_flash:
+            self.guard.save()
+        if self.led:
+            self.led.set(True)
+
+    def hint(self):
+        """What the diagnostics suggest: "wrong key?" after wrong tags and no good frame."""
+        return "wrong key?" if self.auth_streak >= _AUTH_STREAK else None
+
+    def failed(self, counter, message):
+        """Counts a failure the loop survives, says what it was, frees what it left."""
+        self.counters[counter] += 1
+        self.last_error = message
+        gc.collect()
+        log(message)
+
+    def trouble(self, now):
+        """Why the reader should restart, or None."""
+        if (
+            time.ticks_diff(now, self._last_good) > NO_FRAME_MS
+            and time.ticks_diff(now, self._last_bytes) < _MINUTE_MS
+            and self.auth_streak < _AUTH_STREAK  # a wrong key: no restart cures that
+        ):
+            return "no good frame for 10 minutes although bytes arrive"
+        recent = [t for t in self._memory_errors if time.ticks_diff(now, t) < _MINUTE_MS]
+        self._memory_errors = recent
+        if len(recent) >= MEMORY_ERRORS:
+            return "%d MemoryErrors within a minute" % len(recent)
+        return None
+
+    async def run(self):
+        framer = self.reader.framer
+        self.port.request(True)
+        while True:
+            n = self.port.readinto(framer.space()) or 0
+            now = time.ticks_ms()
+            if n:
+                self._last_bytes = now
+            # an empty read tells the framer how long the line has been silent
+            framer.received(n, now)
+            item = None
+            try:
+                for item in self.reader.frames():
+                    self.on_item(item)
+                    item = None
+                    # A quiet moment (the next frame is seconds away): a telegram leaves
+                    # kilobytes of garbage, and collecting now keeps the heap unfragmented.
+                    gc.collect()
+                    self.heap_after_gc = gc.mem_free()
+            except MemoryError:
+                item = None  # this reading is lost (counted); the next frame is read
+                self._memory_errors.append(now)
+                self.failed("memory_errors", "out of memory while reading a frame")
+            except Exception as e:  # a bug must not stop the meter being read
+                item = None
+                self.failed("errors", "reading a frame: %r" % e)
+            reason = self.trouble(now)
+            if reason:
+                raise Restart(reason)
+            if n:
+                await asyncio.sleep_ms(0)  # let the publisher run, even when bytes keep coming
+            else:
+                if self.led:
+                    self.led.set(False)
+                await asyncio.sleep_ms(_READ_IDLE_MS)
+            if self.watchdog:
+                self.watchdog.feed()
