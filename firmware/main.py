@@ -2,11 +2,12 @@
 # (WiFi access point and setup shell) while the config is not complete.
 # On a board: config.json and board.json beside this file.  On a host (unix port):
 #   micropython main.py [CONFIG.json [BOARD.json]] [--setup] [--setup-port=N]
-# (tools/p1.py run does this).  Setup mode from the REPL:
+# (tools/p1.py run does this; exit status 3 after a crash, where a board resets).
+# Setup mode from the REPL:
 #   from smartyreader.start import main; main(setup=True)
 import sys
 
-from smartyreader.start import main
+from smartyreader.start import run
 
 paths, options = [], {}
 for arg in getattr(sys, "argv", [])[1:]:
@@ -15,6 +16,6 @@ for arg in getattr(sys, "argv", [])[1:]:
         options[name.replace("-", "_")] = int(value) if value else True
     else:
         paths.append(arg)
-status = main(*paths[:2], **options)
+status = run(*paths[:2], **options)
 if status:
     sys.exit(status)

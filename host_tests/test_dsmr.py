@@ -228,6 +228,13 @@ def test_home_assistant_classes_and_units_agree():
     assert {"energy", "power", "voltage", "current", "gas", "timestamp"} <= seen
 
 
+def test_only_equipment_ids_share_a_name():
+    """readings() renames a second object of the same name only for equipment ids."""
+    names = [row[1] for row in obis.rows() if row[1]]
+    shared = {name for name in names if names.count(name) > 1}
+    assert shared == {"equipment_id"}
+
+
 def test_obis_table_is_consistent():
     names = {}
     for code, name, unit, kind in obis.rows():

@@ -16,7 +16,7 @@ import p1harness as h  # noqa: E402
 import p1meter  # noqa: E402
 
 KEY = "000102030405060708090a0b0c0d0e0f"
-HEAP = "64k"  # frozen application: the 36k the issue asks for is not reached (BENCHMARKS.md)
+HEAP = "36k"  # an ESP8266's heap (38 KB, about 36 KB free), the application frozen as there
 TOPIC = "smartyreader"
 
 
@@ -264,30 +264,66 @@ def test_wrong_password_and_wrong_ca_give_clear_errors(rig, tmp_path):
     assert fw.process.alive()
 
 
-def test_broker_down_for_60_s_loses_no_reading(rig, tmp_path):
+def test_broker_down_5_min_and_a_power_cut_lose_no_reading(rig, tmp_path):
+    """The broker stops for 5 minutes; half-way the firmware is killed (SIGKILL: a power
+    cut) and started again.  Every reading it read is published once, in order, with
+    exact values: the queue was on flash."""
     broker = rig.broker(persistence=True)
     # a persistent session: what the firmware publishes while this one is away waits for it
     sub = rig.subscriber(broker.port, TOPIC + "/state", client_id="test-outage")
-    # 2 s frames: 30 readings wait while the broker is down; the default heap (not the
-    # budget: the ring is sized from the free heap) holds them
-    sim = rig.simulator(interval=2.0, count=50)
-    fw = rig.firmware(broker.port, sim, heapsize=None)
+    sim = rig.simulator(interval=2.0, count=175)
+    fw = rig.firmware(broker.port, sim)
     wait(lambda: len(states(sub)) >= 5, 60, "the first states", fw)
     broker.stop()
-    time.sleep(60)
+    stopped = time.monotonic()
+    queue = tmp_path / "queue"
+    wait(lambda: queue.is_dir() and len(list(queue.iterdir())) >= 2, 60, "readings on flash", fw)
+    time.sleep(max(0.0, stopped + 150 - time.monotonic()))
+    fw.stop(sig=9)
+    killed = len(sim.frames())
+    fw = rig.firmware(broker.port, sim)
+    time.sleep(max(0.0, stopped + 300 - time.monotonic()))
+    on_flash = sum(1 for name in queue.iterdir() if name.name.isdigit())
     restarted = h.Broker(broker.dir, port=broker.port, persistence=True).start()
     # the subscriber reconnects by itself; its session (and what waited in it) persisted
-    wait(lambda: len(sim.frames()) >= 50, 120, "the simulator's 50 frames")
+    wait(lambda: len(sim.frames()) >= 175, 180, "the simulator's 175 frames")
     sent = [iso(f["timestamp"]) for f in sim.frames()]
     received = lambda: [s["timestamp"] for s in states(sub)]  # noqa: E731
-    wait(lambda: sent[-1] in received(), 150, "every reading after the outage", fw)
-    got = []
-    for stamp in received():  # at least once: drop repeats, keep the order
-        if stamp not in got:
-            got.append(stamp)
-    assert got == sent[sent.index(got[0]) :]  # from the first frame the firmware could see
-    assert len(got) >= len(sent) - 2
+    wait(lambda: sent[-1] in received(), 240, "every reading after the outage", fw)
+    got = received()
+    assert len(got) == len(set(got)), "a reading published twice"
+    assert got == [stamp for stamp in sent if stamp in got], "out of order"
+    # lost: the first frames (the line opened late) and those while no firmware ran
+    missing = [sent.index(stamp) for stamp in sent[sent.index(got[0]) :] if stamp not in got]
+    assert all(killed - 2 <= i <= killed + 3 for i in missing), (missing, killed)
+    assert on_flash >= 1
+    by_stamp = {iso(f["timestamp"]): f["values"] for f in sim.frames()}
+    for state in states(sub):
+        assert state["energy_export"] == Decimal(by_stamp[state["timestamp"]]["1-0:2.8.0"])
     restarted.stop()
+
+
+def test_replays_are_rejected_across_a_reset(rig):
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port, TOPIC + "/#")
+    sim = rig.simulator(interval=0.5, first_counter=1000)
+    fw = rig.firmware(broker.port, sim)
+    wait(lambda: len(states(sub)) >= 3, 60, "the first states", fw)
+    fw.stop(sig=9)  # no chance to save anything on the way out
+    sim.stop()
+    rig.started.remove(sim)
+    # the same meter's older frames, recorded earlier and played back
+    old = rig.simulator(interval=0.3, first_counter=900, count=40)
+    fw = rig.firmware(broker.port, old)
+    before = len(states(sub))
+    wait(
+        lambda: any(json.loads(p)["replays"] >= 5 for t, p in sub.messages(TOPIC + "/diag")),
+        60,
+        "replays in diag",
+        fw,
+    )
+    assert len(states(sub)) == before
+    assert "replay rejected" in fw.log()
 
 
 def test_soak_5000_frames(rig):

@@ -2,6 +2,7 @@
 written into a slot, Home Assistant discovery configs, the legacy payload, exact
 differences.  The same module runs on the boards."""
 
+import io
 import json
 import sys
 from decimal import Decimal
@@ -43,31 +44,75 @@ def test_a_payload_larger_than_the_slot_is_refused_not_cut():
         write_state(GAS_WATER.readings(), size=200)
 
 
-def test_per_field_lines_round_trip():
-    buf = bytearray(2048)
-    writer = publish.SlotWriter()
-    writer.start(buf)
-    values = [("energy_import", Fixed("000273.764")), ("text_message", "a b"), ("x", None)]
-    values.append(("current_limits", [Fixed("200.00"), 40]))
-    for name, value in values:
-        writer.line(name, value)
-    got = [
-        (bytes(n).decode(), bytes(p).decode())
-        for n, p in publish.field_lines(buf, 0, writer.length)
+def per_field(state):
+    """(name, payload) of each per-field topic, read back from the state as the
+    publisher does."""
+    buf = bytearray(state)
+    out = []
+    for name, name_end, value, value_end in publish.json_members(buf, 0, len(buf)):
+        a, b = publish.field_payload(buf, value, value_end)
+        out.append((buf[name:name_end].decode(), buf[a:b].decode()))
+    return out
+
+
+def test_per_field_payloads_come_from_the_state():
+    values = [
+        ("energy_import", Fixed("000273.764")),
+        ("text_message", 'a "quoted", [text]'),
+        ("x", None),
+        ("current_limits", [Fixed("200.00"), 40]),
+        ("log", [2, {"value": 240, "unit": "s"}, "0-0:96.7.19"]),
+        ("flag", True),
     ]
+    got = per_field(write_state(values))
     assert got == [
         ("energy_import", "273.764"),
-        ("text_message", "a b"),
+        ("text_message", 'a \\"quoted\\", [text]'),  # JSON escapes kept, quotes off
         ("x", ""),
         ("current_limits", "[200.00, 40]"),
+        ("log", '[2, {"value": 240, "unit": "s"}, "0-0:96.7.19"]'),
+        ("flag", "true"),
     ]
+    # a whole Smarty telegram: one payload per reading, each the state's value
+    state = write_state(GAS_WATER.readings())
+    fields = dict(per_field(state))
+    assert fields["gas"] == "1234.567" and fields["gas_timestamp"] == "2023-03-15T15:50:00+01:00"
+    assert list(fields) == list(json.loads(state))
+
+
+def test_payloads_state_legacy_and_computed_values():
+    payloads = publish.Payloads(legacy=True)
+    slot = bytearray(2048)
+    sensors = io.BytesIO()
+    state_length, legacy_length = payloads.write(GAS_WATER, memoryview(slot), sensors)
+    state = json.loads(bytes(slot[:state_length]), parse_float=Decimal)
+    legacy = json.loads(bytes(slot[state_length : state_length + legacy_length]))
+    raw = dict(GAS_WATER.lines())
+    assert legacy == {
+        "dt": raw["0-0:1.0.0"][0],
+        "c1": raw["1-0:1.8.0"][0],
+        "p1": raw["1-0:2.8.0"][0],
+    }
+    assert state["net_power"] == state["power_import"] - state["power_export"]
+    assert state["energy_import_today"] == 0  # the first telegram of the day
+    assert payloads.meter == "SAG1030700026568"
+    lines = sensors.getvalue().splitlines()
+    assert b"gas m3 gas total_increasing" in lines
+    assert lines[-3:] == publish.COMPUTED_SENSORS.splitlines()
+    with pytest.raises(ValueError):
+        payloads.write(GAS_WATER, memoryview(bytearray(300)))
 
 
 def discovery_configs(readings):
     sensors = b"".join(publish.sensor_line(r) for r in readings) + publish.COMPUTED_SENSORS
-    return list(
-        publish.discovery("homeassistant", "smarty_x", "smarty", "Smarty X", sensors, len(sensors))
-    )
+    lines = io.StringIO(sensors.decode())  # as the publisher reads them from their file
+    buf = bytearray(2048)
+    return [
+        (topic, bytes(buf[:length]).decode())
+        for topic, length in publish.discovery(
+            "homeassistant", "smarty_x", "smarty", "Smarty X", lines, buf
+        )
+    ]
 
 
 def test_discovery_configs_are_json_once_utf8_encoded():

@@ -49,6 +49,11 @@ def crc16(data, start=0, end=None):
 
 def ascii_text(data):
     """bytes as str; bytes outside printable ASCII become "\\xNN" (never an error)."""
+    for c in data:
+        if not 32 <= c < 127:
+            break
+    else:  # the usual case: one str, no pieces
+        return str(data, "ascii")
     out = []
     for c in data:
         out.append(chr(c) if 32 <= c < 127 else "\\x%02x" % c)
@@ -227,13 +232,17 @@ class Telegram:
             if row is not None:
                 cursor = row[4]
             for reading in _readings(code, values, row, channel, self._channels, self._offsets):
-                if reading[0] in seen:  # two objects with one name: keep both
-                    reading = (
-                        reading[0]
-                        + "_"
-                        + code.replace(":", "_").replace(".", "_").replace("-", "_"),
-                    ) + reading[1:]
-                seen.add(reading[0])
+                # Two objects with one name: keep both.  Only the table's equipment ids
+                # share a name (test_dsmr checks): only they are remembered, a set of
+                # every name would hold 60 strings through the loop (the ESP8266 heap).
+                if reading[0].endswith("equipment_id"):
+                    if reading[0] in seen:
+                        reading = (
+                            reading[0]
+                            + "_"
+                            + code.replace(":", "_").replace(".", "_").replace("-", "_"),
+                        ) + reading[1:]
+                    seen.add(reading[0])
                 yield reading
 
     def fields(self):

@@ -20,10 +20,22 @@ class BrokerError(OSError):
 
 
 class Broker:
-    def __init__(self, cfg, client_id, status_topic):
-        self._cfg = cfg
-        self._client_id = client_id
-        self._status = status_topic
+    def __init__(
+        self,
+        host,
+        port,
+        client_id,
+        status_topic,
+        user=None,
+        password=None,
+        tls=False,
+        ca=None,
+        keepalive=60,
+    ):
+        self.host, self.port = host, port
+        self._client_id, self._status = client_id, status_topic
+        self._user, self._password = user, password
+        self._tls, self._ca, self._keepalive = tls, ca, keepalive
         self._client = None
 
     @property
@@ -32,32 +44,29 @@ class Broker:
 
     def connect(self):
         """Connects, with `offline` (retained) as last will and `online` published."""
-        cfg = self._cfg
         params = {}
-        if cfg["mqtt.tls"]:
-            params = {"server_hostname": cfg["mqtt.host"]}
-            if cfg["mqtt.ca"]:
+        if self._tls:
+            params = {"server_hostname": self.host}
+            if self._ca:
                 try:
-                    with open(cfg["mqtt.ca"], "rb") as f:
+                    with open(self._ca, "rb") as f:
                         params["cadata"] = _der(f.read())
                 except OSError:
-                    raise BrokerError("mqtt.ca: cannot read %s" % cfg["mqtt.ca"])
+                    raise BrokerError("mqtt.ca: cannot read %s" % self._ca)
                 except ValueError:
-                    raise BrokerError(
-                        "mqtt.ca: %s is not a PEM or DER certificate" % cfg["mqtt.ca"]
-                    )
+                    raise BrokerError("mqtt.ca: %s is not a PEM or DER certificate" % self._ca)
         client = MQTTClient(
             _utf8(self._client_id),
-            cfg["mqtt.host"],
-            cfg["mqtt.port"],
-            user=_utf8(cfg["mqtt.user"]),
-            password=_utf8(cfg["mqtt.password"] or ""),  # umqtt needs one with a user
-            keepalive=cfg["mqtt.keepalive"],
-            ssl=cfg["mqtt.tls"],
+            self.host,
+            self.port,
+            user=_utf8(self._user),
+            password=_utf8(self._password or ""),  # umqtt needs one with a user
+            keepalive=self._keepalive,
+            ssl=self._tls,
             ssl_params=params,
         )
         client.set_last_will(_utf8(self._status), b"offline", retain=True)
-        where = "%s:%d" % (cfg["mqtt.host"], cfg["mqtt.port"])
+        where = "%s:%d" % (self.host, self.port)
         try:
             client.connect()
         except MQTTException as e:
@@ -66,14 +75,15 @@ class Broker:
                 "MQTT broker %s refused the connection: %s"
                 % (where, _REFUSED.get(code, "code %s" % code))
             )
-        except (OSError, ValueError, IndexError) as e:
+        except (OSError, ValueError, IndexError, AssertionError) as e:
+            # AssertionError: umqtt's check of the CONNACK, from a peer that is not MQTT
             _close(client)
-            if cfg["mqtt.tls"] and not isinstance(e, IndexError):
+            if self._tls and isinstance(e, (OSError, ValueError)):
                 raise BrokerError(
                     "TLS with the MQTT broker %s failed (%s): check mqtt.ca and "
-                    "that the certificate is for %s" % (where, e, cfg["mqtt.host"])
+                    "that the certificate is for %s" % (where, e, self.host)
                 )
-            raise BrokerError("cannot reach the MQTT broker %s (%s)" % (where, e))
+            raise BrokerError("cannot reach the MQTT broker %s (%r)" % (where, e))
         try:  # a broker that stops answering must not hang the reader
             client.sock.settimeout(_TIMEOUT_S)
         except (AttributeError, OSError):
@@ -90,7 +100,7 @@ class Broker:
             raise BrokerError("not connected")
         try:
             self._client.publish(_utf8(topic), _utf8(payload), retain, qos)
-        except (OSError, ValueError, IndexError, MQTTException) as e:
+        except (OSError, ValueError, IndexError, AssertionError, MQTTException) as e:
             self.close()
             raise BrokerError("lost the MQTT broker (%r)" % e)
 
@@ -117,6 +127,21 @@ def _der(certificate):
     lines = certificate.split(b"\n")
     end = next(i for i, line in enumerate(lines) if line.startswith(b"-----END"))
     return a2b_base64(b"".join(line.strip() for line in lines[1:end]))
+
+
+def from_config(cfg, client_id, status_topic):
+    """A Broker with the mqtt.* settings of a validated config."""
+    return Broker(
+        cfg["mqtt.host"],
+        cfg["mqtt.port"],
+        client_id,
+        status_topic,
+        cfg["mqtt.user"],
+        cfg["mqtt.password"],
+        cfg["mqtt.tls"],
+        cfg["mqtt.ca"],
+        cfg["mqtt.keepalive"],
+    )
 
 
 def _utf8(text):

@@ -82,7 +82,7 @@ SCHEMA = (
     ("setup.password", None, _text),
     ("setup.station_shell", False, _bool),  # the setup shell also on the home network
     ("setup.port", 23, _int_range(1, 65535)),
-    ("buffer.readings", 0, _int_range(0, 10000)),  # 0: as many as the free heap allows
+    ("buffer.readings", 8640, _int_range(1, 100000)),  # on flash: 24 h of readings
     ("buffer.frame_bytes", 2048, _int_range(1300, 8192)),
     ("diag.interval", 60, _int_range(5, 3600)),
     ("name", None, _text),  # the device's name in Home Assistant (default: Smarty <meter id>)

@@ -11,16 +11,19 @@ except ImportError:
     machine = None
 
 
-class _NoPin:
-    def value(self, *args):
-        return 0
+class Output:
+    """An output pin (data request, status LED): set(True) drives it active; a no-op
+    where there is no pin (none configured, or a host)."""
 
+    def __init__(self, number, active_low=False):
+        self._pin = None
+        if number is not None and machine is not None and hasattr(machine, "Pin"):
+            self._pin = machine.Pin(number, machine.Pin.OUT)
+        self._low = active_low
 
-def _pin(number, active_low):
-    """An output pin, or a no-op where there is no pin (none configured, or a host)."""
-    if number is None or machine is None or not hasattr(machine, "Pin"):
-        return _NoPin(), False
-    return machine.Pin(number, machine.Pin.OUT), active_low
+    def set(self, on):
+        if self._pin is not None:
+            self._pin.value(int(bool(on) != self._low))
 
 
 class _SerialDevice:
@@ -28,9 +31,13 @@ class _SerialDevice:
 
     _VTIME, _VMIN = 5, 6  # Linux c_cc indices (MicroPython's termios does not name them)
 
-    def __init__(self, path, baudrate):
+    def __init__(self, path, baudrate, rxbuf):
         import termios
 
+        # The ESP ports allocate a UART's receive buffer from the GC heap (m_new in
+        # ports/esp8266/machine_uart.c and ports/esp32/machine_uart.c): hold as much
+        # here, so the host runs on the heap a board has left.
+        self._rxbuf = bytearray(rxbuf)
         try:
             self._file = open(path, "r+b")
             fd = self._file.fileno()
@@ -55,16 +62,16 @@ class _SerialDevice:
 
 
 class _Uart:
-    def __init__(self, cfg):
-        kwargs = {"baudrate": cfg["uart.baudrate"], "rxbuf": cfg["uart.rxbuf"], "timeout": 0}
+    def __init__(self, uart_id, rx, tx, baudrate, invert, rxbuf):
+        kwargs = {"baudrate": baudrate, "rxbuf": rxbuf, "timeout": 0}
         if sys.platform == "esp32":
-            kwargs["rx"] = cfg["uart.rx"]
-            if cfg["uart.tx"] is not None:
-                kwargs["tx"] = cfg["uart.tx"]
-            if cfg["uart.invert"]:
+            kwargs["rx"] = rx
+            if tx is not None:
+                kwargs["tx"] = tx
+            if invert:
                 kwargs["invert"] = machine.UART.INV_RX
-        # ESP8266: UART0 on GPIO3, inverted by the SmartyReader PCB (no invert option)
-        self._uart = machine.UART(cfg["uart.id"] or 0, **kwargs)
+        # ESP8266: UART0 on GPIO3 (no pin or invert options)
+        self._uart = machine.UART(uart_id or 0, **kwargs)
 
     def readinto(self, buf):
         if not self._uart.any():
@@ -73,34 +80,25 @@ class _Uart:
 
 
 class P1Port:
-    """The meter's P1 port: data request and the bytes it sends."""
+    """The meter's P1 port: data request (an Output) and the bytes the meter sends, from
+    a UART or, on a host, a serial device or pty (`device`)."""
 
-    def __init__(self, cfg):
-        self._request, self._request_low = _pin(
-            cfg["data_request.pin"], cfg["data_request.active_low"]
-        )
-        if cfg["uart.device"]:
-            self._line = _SerialDevice(cfg["uart.device"], cfg["uart.baudrate"])
+    def __init__(self, device, uart_id, rx, tx, baudrate, invert, rxbuf, request):
+        self._request = request
+        if device:
+            self._line = _SerialDevice(device, baudrate, rxbuf)
         elif machine is None or not hasattr(machine, "UART"):
             raise OSError("no UART on this platform: set uart.device")
         else:
-            self._line = _Uart(cfg)
+            self._line = _Uart(uart_id, rx, tx, baudrate, invert, rxbuf)
 
     def request(self, on):
         """Asserts (or releases) data request: the meter sends only while it is asserted."""
-        self._request.value(int(bool(on) != self._request_low))
+        self._request.set(on)
 
     def readinto(self, buf):
         """Bytes received into buf (a memoryview); 0 if none are waiting."""
         return self._line.readinto(buf)
-
-
-class StatusLed:
-    def __init__(self, cfg):
-        self._pin, self._low = _pin(cfg["status_led.pin"], cfg["status_led.active_low"])
-
-    def set(self, on):
-        self._pin.value(int(bool(on) != self._low))
 
 
 class Watchdog:

@@ -1,9 +1,19 @@
 # What is published, built from a telegram's readings: the state JSON, per-field
 # values, Home Assistant discovery configs and the legacy (weigu SmartyReader)
-# payload.  No I/O here.
+# payload.  No I/O here: payloads are written into the buffers and sinks given.
+
+import json
 
 from smarty.jsonout import dumps
 from smarty.values import Fixed
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
 
 # Units as Home Assistant spells them.
 HA_UNITS = {"m3": "m³"}
@@ -62,51 +72,73 @@ class SlotWriter:
 
     def field(self, name, value):
         """One member of the JSON object: `"name": value`."""
-        if self._fields:
-            self.write(b", ")
-        self._fields += 1
-        self.write(b'"')
-        self.write(name)  # field names are snake_case: nothing to escape
-        self.write(b'": ')
         if (
             isinstance(value, (str, list, tuple, dict))
             or value is None
             or value is True
             or value is False
         ):
-            self.write(dumps(value))
+            self.member(name, dumps(value))
         else:  # int or Fixed: the digits
-            self.write(str(value))
+            self.member(name, str(value))
+
+    def member(self, name, json_text):
+        """A member whose value is JSON text already."""
+        if self._fields:
+            self.write(b", ")
+        self._fields += 1
+        self.write(b'"')
+        self.write(name)  # member names are snake_case: nothing to escape
+        self.write(b'": ')
+        self.write(json_text)
 
     def close(self):
         self.write(b"}")
 
-    def line(self, name, value):
-        """One per-field line: `name payload` and a newline (payloads hold none)."""
-        self.write(name)
-        self.write(b" ")
-        self.write(field_payload(value))
-        self.write(b"\n")
+
+_QUOTE = const(0x22)
+_COMMA = const(0x2C)
+_BACKSLASH = const(0x5C)
 
 
-def field_lines(buf, start, end):
-    """(name, payload) memoryviews of the per-field lines SlotWriter.line() wrote into
-    buf[start:end]."""
-    view = memoryview(buf)
-    while start < end:
-        newline = buf.find(b"\n", start, end)
-        space = buf.find(b" ", start, newline)
-        yield view[start:space], view[space + 1 : newline]
-        start = newline + 1
+def json_members(buf, start, end):
+    """(name start, name end, value start, value end) of each member of the JSON object
+    SlotWriter wrote into buf[start:end] (names are plain, values any JSON): the per-field
+    topics' payloads, read back from the queued state without parsing it."""
+    i = start + 1  # after "{"
+    while i < end - 1:
+        name = i + 1  # after the quote
+        colon = buf.find(b'": ', name, end)
+        value = i = colon + 3
+        depth, text = 0, False
+        while i < end - 1:
+            c = buf[i]
+            if text:
+                if c == _BACKSLASH:
+                    i += 1
+                elif c == _QUOTE:
+                    text = False
+            elif c == _QUOTE:
+                text = True
+            elif c == 0x5B or c == 0x7B:  # [ {
+                depth += 1
+            elif c == 0x5D or c == 0x7D:  # ] }
+                depth -= 1
+            elif c == _COMMA and not depth:
+                break
+            i += 1
+        yield name, colon, value, i
+        i += 2  # ", "
 
 
-def field_payload(value):
-    """A value as a per-field topic's payload: digits, text, or JSON for a list."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple, dict)):
-        return dumps(value)
-    return str(value)
+def field_payload(buf, value, value_end):
+    """A member's value as its per-field topic's payload: digits, the text of a string
+    (its quotes off), JSON for a list, nothing for null: (start, end) in buf."""
+    if buf[value] == _QUOTE:
+        return value + 1, value_end - 1
+    if value_end - value == 4 and buf[value : value + 4] == b"null":
+        return value, value
+    return value, value_end
 
 
 def sensor_line(reading):
@@ -118,38 +150,50 @@ def sensor_line(reading):
     return ("%s %s %s %s\n" % tuple(x or "-" for x in reading[:1] + reading[2:5])).encode()
 
 
-def discovery(prefix, node, topic, meter_name, sensors, length):
-    """(topic, payload) of the retained Home Assistant discovery config of each sensor in
-    sensors[:length], lines of sensor_line()."""
-    device = {
-        "identifiers": [node],
-        "name": meter_name,
-        "manufacturer": "Sagemcom",
-        "model": "Smarty (SmartyReader)",
-    }
-    start = 0
-    while start < length:
-        end = sensors.find(b"\n", start, length)
-        field, unit, device_class, state_class = (
-            None if x == "-" else x for x in sensors[start:end].decode().split(" ")
-        )
-        start = end + 1
-        config = {
-            "name": field.replace("_", " "),
-            "unique_id": node + "_" + field,
-            "object_id": node + "_" + field,
-            "state_topic": topic + "/state",
-            "value_template": "{{ value_json.%s }}" % field,
-            "availability_topic": topic + "/status",
-            "device": device,
+def discovery(prefix, node, topic, meter_name, sensors, buf):
+    """(topic, length) of the retained Home Assistant discovery config of each sensor,
+    written into buf (a free queue slot: no dict, no string of it on the heap), from the
+    lines sensor_line() wrote (bytes or text: a file's lines)."""
+    device = json.dumps(
+        {
+            "identifiers": [node],
+            "name": meter_name,
+            "manufacturer": "Sagemcom",
+            "model": "Smarty (SmartyReader)",
         }
+    )
+    writer = SlotWriter()
+    for line in sensors:
+        if isinstance(line, (bytes, bytearray)):
+            line = line.decode()
+        parts = line.split()
+        if len(parts) != 4:
+            continue
+        field, unit, device_class, state_class = (None if x == "-" else x for x in parts)
+        writer.start(buf)
+        writer.open()
+        writer.field("name", field.replace("_", " "))
+        writer.field("unique_id", node + "_" + field)
+        writer.field("object_id", node + "_" + field)
+        writer.field("state_topic", topic + "/state")
+        writer.field("value_template", "{{ value_json.%s }}" % field)
+        writer.field("availability_topic", topic + "/status")
+        writer.member("device", device)
         if unit:
-            config["unit_of_measurement"] = HA_UNITS.get(unit, unit)
+            writer.field("unit_of_measurement", HA_UNITS.get(unit, unit))
         if device_class:
-            config["device_class"] = device_class
+            writer.field("device_class", device_class)
         if state_class:
-            config["state_class"] = state_class
-        yield "%s/sensor/%s/%s/config" % (prefix, node, field), dumps(config)
+            writer.field("state_class", state_class)
+        writer.close()
+        yield "%s/sensor/%s/%s/config" % (prefix, node, field), writer.length
+
+
+def node_id(meter):
+    """The Home Assistant node id of a meter id: smarty_<lower case, [a-z0-9_]>."""
+    return "smarty_" + "".join(
+        c if "a" <= c <= "z" or "0" <= c <= "9" else "_" for c in meter.lower()
+    )
 
 
 def legacy_payload(raw_timestamp, import_raw, export_raw):
@@ -162,3 +206,61 @@ def legacy_notice(kind, message):
     """A legacy message that is not a reading: dt starts with "e" (error) or "c"
     (connected), as the weigu subscriber expects."""
     return dumps({"dt": ("error: " if kind == "error" else "connected: ") + message})
+
+
+_LEGACY_CODES = ("0-0:1.0.0", "1-0:1.8.0", "1-0:2.8.0")
+_WANTED = ("power_import", "power_export", "energy_import", "energy_export", "timestamp")
+
+
+class Payloads:
+    """A telegram's payloads, written into a queue slot: the state JSON (every reading,
+    then net power and the energy since local midnight) and, with `legacy`, the legacy
+    payload.  Keeps what spans telegrams: the energy-today baselines, the meter's id."""
+
+    def __init__(self, legacy=False):
+        self.legacy = legacy
+        self.writer = SlotWriter()
+        self.baselines = {}  # field -> (date, value at the first telegram of that date)
+        self.meter = None  # equipment id (or system title) of the first telegram
+
+    def write(self, telegram, slot, sensors=None):
+        """(state length, legacy length) in slot; ValueError if they do not fit.  With
+        `sensors` (anything with write()), a sensor_line() of each reading goes there."""
+        writer = self.writer
+        wanted = {}
+        writer.start(slot)
+        writer.open()
+        for reading in telegram.readings():
+            name, value = reading[0], reading[1]
+            writer.field(name, value)
+            if name in _WANTED or name == "equipment_id":
+                wanted[name] = value
+            if sensors is not None:
+                sensors.write(sensor_line(reading))
+        for name, value in self.computed(wanted):
+            writer.field(name, value)
+        if sensors is not None:
+            sensors.write(COMPUTED_SENSORS)
+        writer.close()
+        state = writer.length
+        if self.legacy:
+            raw = {code: values[0] for code, values in telegram.lines() if code in _LEGACY_CODES}
+            writer.write(legacy_payload(*(raw.get(code, "") for code in _LEGACY_CODES)))
+        if self.meter is None:
+            self.meter = (
+                wanted.get("equipment_id") or (telegram.system_title or b"").hex() or "meter"
+            )
+        return state, writer.length - state
+
+    def computed(self, fields):
+        """[(name, value)]: net power (import - export) and the energy since local
+        midnight (since the first telegram of the meter's date, after a reboot)."""
+        out = [("net_power", difference(fields.get("power_import"), fields.get("power_export")))]
+        date = (fields.get("timestamp") or "")[:10]
+        for name in ("energy_import", "energy_export"):
+            value = fields.get(name)
+            base = self.baselines.get(name)
+            if value is not None and (base is None or base[0] != date):
+                base = self.baselines[name] = (date, value)
+            out.append((name + "_today", difference(value, base[1]) if base else None))
+        return out

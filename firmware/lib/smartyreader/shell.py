@@ -239,14 +239,14 @@ class Shell:
         return "usage: test wifi | test mqtt"
 
     def _test_mqtt(self, values):
-        from .broker import Broker, BrokerError
+        from .broker import BrokerError, from_config
 
         if not values["mqtt.host"]:
             return "set mqtt.host first"
         if values["mqtt.port"] is None:
             values["mqtt.port"] = 8883 if values["mqtt.tls"] else 1883
         topic = values["mqtt.topic"] or "smartyreader"
-        broker = Broker(values, "smartyreader-setup-" + net.mac_suffix(), topic + "/status")
+        broker = from_config(values, "smartyreader-setup-" + net.mac_suffix(), topic + "/status")
         try:
             broker.connect()
         except BrokerError as e:

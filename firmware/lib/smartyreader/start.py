@@ -8,13 +8,24 @@ import time
 
 import asyncio
 
-from . import config, hw, log
+from . import hw, log
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
 from .net import WiFi
 
 
 def _setup_reason(config_path, board, asked):
     """(why setup mode starts or None, the config when the firmware can run, the saved
     settings as far as they are valid: setup mode's button and port)."""
+    from . import config
+
     try:
         tree, problems = config.read_tree(config_path), None
     except config.ConfigError as e:
@@ -34,57 +45,77 @@ def _setup_reason(config_path, board, asked):
     return "the config is not complete", None, settings
 
 
+def _read_board(path):
+    from . import config
+
+    try:
+        return config.read_board(path)
+    except config.ConfigError as e:
+        log(e.problems[0] + ": deploy the board's files again (tools/flash.py deploy)")
+        return None
+
+
+_STOP = const(0)
+_REBOOT = const(1)
+_P1_FAILED = const(2)  # the P1 port cannot be opened: its settings must change
+
+
 def main(config_path="config.json", board_path="board.json", setup=False, setup_port=None):
     """The firmware: setup mode when asked, when the setup button is held or the config
     is not valid; else read the meter and publish.  Returns an exit status (host)."""
-    try:
-        board = config.read_board(board_path)
-    except config.ConfigError as e:
-        log(e.problems[0] + ": deploy the board's files again (tools/flash.py deploy)")
+    board = _read_board(board_path)
+    if board is None:
         return 2
     while True:
-        reason, cfg, settings = _setup_reason(config_path, board, setup)
-        setup = False
-        if reason:
-            from . import setup as setup_mode  # only now: its heap is the meter reader's
-
-            log("setup mode: " + reason)
-            port = setup_port or settings["setup.port"]
-            if setup_mode.run(config_path, board, port, log) != "reboot":
-                return 0
-            hw.reset()
-            continue
-        action = operate(cfg, config_path, board, setup_port)
-        if action == "setup":
-            setup = "the P1 port cannot be opened"
-            continue
-        if action != "reboot":
+        action = _once(config_path, board, setup, setup_port)
+        setup = "the P1 port cannot be opened" if action == _P1_FAILED else False
+        if action == _STOP:
             return 0
-        hw.reset()
+        if action == _REBOOT:
+            hw.reset()
 
 
-def operate(cfg, config_path, board, setup_port=None):
-    """Reads the meter and publishes until stopped (None), the station shell asks for a
-    reboot ("reboot", on a host) or the P1 port cannot be opened ("setup")."""
+def _once(config_path, board, setup, setup_port):
+    """Setup mode, or the meter reader, once: what to do next."""
+    reason, cfg, settings = _setup_reason(config_path, board, setup)
+    if reason:
+        from . import setup as setup_mode  # only now: its heap is the meter reader's
+
+        log("setup mode: " + reason)
+        port = setup_port or settings["setup.port"]
+        settings = None  # the shell reads the config itself: this copy is heap it needs
+        gc.collect()
+        return _REBOOT if setup_mode.run(config_path, board, port, log) == "reboot" else _STOP
+    settings = None
     log("starting; board %s, topic %s" % (board.get("name"), cfg["mqtt.topic"]))
     if cfg["uart.detach_repl"]:
         log("the REPL leaves UART0 in 3 s (Ctrl-C now to keep it)")
         time.sleep(3)
         hw.detach_repl()
-    from .app import App  # only now: setup mode does without the meter reader's code
-
     gc.collect()  # the config's garbage, before the reader's buffers are made
     try:
-        port = hw.P1Port(cfg)
+        port = hw.P1Port(
+            cfg["uart.device"],
+            cfg["uart.id"],
+            cfg["uart.rx"],
+            cfg["uart.tx"],
+            cfg["uart.baudrate"],
+            cfg["uart.invert"],
+            cfg["uart.rxbuf"],
+            hw.Output(cfg["data_request.pin"], cfg["data_request.active_low"]),
+        )
     except OSError as e:  # the settings must change: setup mode
         log("cannot open the P1 port: %s" % e)
-        return "setup"
+        return _P1_FAILED
+    from .app import App  # only now: setup mode does without the meter reader's code
+
     app = App(
         cfg,
         port,
         WiFi(cfg["wifi.ssid"], cfg["wifi.password"]),
-        hw.StatusLed(cfg),
+        hw.Output(cfg["status_led.pin"], cfg["status_led.active_low"]),
         hw.Watchdog(),
+        config_path,
     )
     log("GCM backend: %s" % app.reader.backend)
     shell = None
@@ -96,10 +127,42 @@ def operate(cfg, config_path, board, setup_port=None):
             log("setup shell on TCP port %d of the home network" % shell.port)
         else:
             log("setup.station_shell needs a setup.password: the shell stays off")
+    cfg = None
+    if shell is None:
+        _forget("config")  # checked and handed out: its code and tables are the reader's heap
+    gc.collect()
     try:
-        return asyncio.run(app.run(shell))
-    except KeyboardInterrupt:
-        log("stopped")
+        return _REBOOT if asyncio.run(app.run(shell)) == "reboot" else _STOP
     finally:
         app.broker.close()
-    return None
+        app.receiver.guard.save()
+
+
+def _forget(name):
+    """Drops a module of ours that is done with (import it again to use it)."""
+    import sys
+
+    sys.modules.pop("smartyreader." + name, None)
+    package = sys.modules.get("smartyreader")
+    if package is not None and name in package.__dict__:
+        delattr(package, name)
+
+
+def run(*args, **options):
+    """main(), and the last line of defence around it: whatever escapes (persistent
+    trouble, a bug) is logged, and after a pause the board resets; a host exits with
+    status 3.  Ctrl-C stops it (the REPL, where there is one)."""
+    try:
+        return main(*args, **options)
+    except KeyboardInterrupt:
+        log("stopped")
+        return 0
+    except BaseException as e:  # noqa: BLE001 - nothing may leave the board dead
+        import sys
+
+        log("restarting after %r" % e)
+        if hasattr(sys, "print_exception"):
+            sys.print_exception(e)
+        time.sleep(5)
+        hw.reset()
+        return 3
