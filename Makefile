@@ -59,7 +59,7 @@ UNIX32_FLAGS := MICROPY_FORCE_32BIT=1 \
 
 NATMOD_ARCHS := x64 x86 xtensa
 
-.PHONY: stress firmware help deps print-debian-packages micropython umqtt natmod check-esp8266 venv test test-c test-py bench demo clean
+.PHONY: esp8266-image stress firmware help deps print-debian-packages micropython umqtt natmod check-esp8266 venv test test-c test-py bench demo clean
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -104,9 +104,12 @@ $(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(APP_SRC) tools/manifest_unix32
 
 # ---- a custom firmware image for a board (the port's toolchain must exist) ----
 
+# SOURCES: the pinned source archives of the ESP8266 build (tools/esp8266_sources.sha256);
+# by default the team's source cache beside the checkout, when there is one.
 MICROPY_DIR ?= $(MP_DIR)
-firmware:
-	@tools/firmware.sh "$(BOARD)" "$(MICROPY_DIR)"
+SOURCES ?= $(wildcard $(ROOT)/../shared/sources)
+firmware: $(MP_STAMP) venv
+	@SOURCES="$(SOURCES)" ESPTOOL="$(VENV)/bin/esptool.py" tools/firmware.sh "$(BOARD)" "$(MICROPY_DIR)"
 
 # ---- aesgcm as a dynamic native module ----
 
@@ -145,7 +148,11 @@ $(VENV)/.installed: host_tests/requirements.txt
 
 # ---- tests ----
 
-test: test-c check-esp8266 test-py
+test: test-c check-esp8266 esp8266-image test-py
+
+# The real ESP8266 image (host_tests/test_image.py checks it).
+esp8266-image: micropython
+	$(MAKE) firmware BOARD=lolin_d1_mini_pro
 
 test-c: $(MP_STAMP)
 	$(MAKE) -C $(AESGCM_DIR)/test BUILD=$(BUILD)/ctest VECTORS=$(VECTORS)/gcm
