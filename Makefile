@@ -22,6 +22,12 @@ VENV := $(BUILD)/venv
 PY := $(VENV)/bin/python
 VECTORS := $(ROOT)/host_tests/vectors
 JOBS ?= $(shell nproc)
+# SOURCES: the pinned source archives (tools/sources.sha256) of what the boards' firmware
+# is built from: micropython-lib, the ESP8266 SDK...  By default the team's source cache
+# beside the checkout, when there is one.
+SOURCES ?= $(wildcard $(ROOT)/../shared/sources)
+MPLIB_ARCHIVE := micropython-lib-1.25.0.tar.xz
+MPLIB := $(BUILD)/micropython-lib-1.25.0
 
 # MicroPython 1.25.0 from Debian trixie's source package, and the mbedtls it
 # builds `tls`/`cryptolib` with (the submodule is empty in Debian's tarball).
@@ -51,7 +57,7 @@ UNIX_FLAGS := MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
 # MPY_LIB_DIR only has to hold a README.md).  The 32-bit build has the ESP ports' word
 # size and single-precision floats, and the application frozen in as on a board.
 APP_SRC := $(wildcard firmware/lib/*/*.py) firmware/manifest.py tools/manifest_unix.py \
-	$(BUILD)/umqtt/umqtt/simple.py
+	$(MPLIB)/.unpacked
 UNIX64_FLAGS := FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix.py
 UNIX32_FLAGS := MICROPY_FORCE_32BIT=1 \
 	CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT \
@@ -89,7 +95,7 @@ $(BIN)/mpy-cross: $(MP_STAMP)
 	$(MAKE) -C $(MP_DIR)/mpy-cross -j$(JOBS) BUILD=$(BUILD)/mpy-cross
 	install -D $(BUILD)/mpy-cross/mpy-cross $@
 
-$(BIN)/micropython: $(MP_STAMP) $(AESGCM_SRC) tools/manifest_unix.py $(BUILD)/umqtt/umqtt/simple.py \
+$(BIN)/micropython: $(MP_STAMP) $(AESGCM_SRC) tools/manifest_unix.py $(MPLIB)/.unpacked \
 		$(BIN)/mpy-cross
 	mkdir -p $(BUILD)/no-micropython-lib && touch $(BUILD)/no-micropython-lib/README.md
 	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) $(UNIX64_FLAGS) BUILD=$(BUILD)/unix64-app \
@@ -104,10 +110,7 @@ $(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(APP_SRC) tools/manifest_unix32
 
 # ---- a custom firmware image for a board (the port's toolchain must exist) ----
 
-# SOURCES: the pinned source archives of the ESP8266 build (tools/esp8266_sources.sha256);
-# by default the team's source cache beside the checkout, when there is one.
 MICROPY_DIR ?= $(MP_DIR)
-SOURCES ?= $(wildcard $(ROOT)/../shared/sources)
 firmware: $(MP_STAMP) venv
 	@SOURCES="$(SOURCES)" ESPTOOL="$(VENV)/bin/esptool.py" tools/firmware.sh "$(BOARD)" "$(MICROPY_DIR)"
 
@@ -125,17 +128,18 @@ $(BUILD)/natmod/aesgcm_%.mpy: $(MP_STAMP) $(AESGCM_SRC) $(AESGCM_DIR)/natmod/* $
 check-esp8266: $(MP_STAMP)
 	tools/check_esp8266.sh $(MP_DIR) $(ROOT)/cmodules/aesgcm $(BUILD)/esp8266-check
 
-# ---- umqtt.simple for the firmware on the unix port (frozen into the boards' firmware) ----
+# ---- micropython-lib 1.25.0 (the submodule the boards freeze umqtt.simple 1.6.0 and
+# ssl from), from the pinned source archive: the unix builds freeze the same code ----
 
-UMQTT_VERSION := 1.3.4
-UMQTT_SHA256 := b6a2520239e3992c63a7de9370ee9b3d9d27819a90359c521f1c0f7ccab8d12f
-umqtt: $(BUILD)/umqtt/umqtt/simple.py
+umqtt: $(MPLIB)/.unpacked
 
-$(BUILD)/umqtt/umqtt/simple.py: tools/pypi_sdist.py
-	python3 tools/pypi_sdist.py micropython-umqtt-simple micropython-umqtt.simple-$(UMQTT_VERSION).tar.gz \
-		$(UMQTT_SHA256) $(DL)/umqtt
-	install -D $(DL)/umqtt/micropython-umqtt.simple-$(UMQTT_VERSION)/umqtt/simple.py $@
-	touch $(BUILD)/umqtt/umqtt/__init__.py
+$(MPLIB)/.unpacked: tools/sources.sha256
+	@test -n "$(SOURCES)" -a -f "$(SOURCES)/$(MPLIB_ARCHIVE)" || { echo "make: $(MPLIB_ARCHIVE)" \
+		"is not in SOURCES='$(SOURCES)': see README, 'A custom firmware'" >&2; exit 2; }
+	grep " $(MPLIB_ARCHIVE)$$" tools/sources.sha256 | sed "s#  #  $(SOURCES)/#" | sha256sum -c --quiet -
+	# -m: the files dated now, or the freezer keeps .mpy files it made from another version
+	rm -rf $(MPLIB) && tar -C $(BUILD) -m -xJf $(SOURCES)/$(MPLIB_ARCHIVE)
+	touch $@
 
 # ---- Python environment for host tests and tools ----
 

@@ -139,7 +139,17 @@ def stage(args, board, found, arch, runner):
         raise Failure(f"{mpy_cross} is missing: run 'make micropython' first")
     sources = [] if found["frozen_app"] else [(LIB / f, f) for f in app_files()]
     if not found["umqtt"]:
-        sources.append((BUILD / "umqtt" / "umqtt" / "simple.py", "umqtt/simple.py"))
+        sources.append(
+            (
+                BUILD
+                / "micropython-lib-1.25.0"
+                / "micropython"
+                / "umqtt.simple"
+                / "umqtt"
+                / "simple.py",
+                "umqtt/simple.py",
+            )
+        )
     for source, relative in sources:
         target = (out / "lib" / relative).with_suffix(".mpy")
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@
 #                user_rf_cal_sector_set.o in libmain, and an assert.h that keeps
 #                picolibc's declaration of __assert out of the port's way;
 #   MICROPY_DIR/lib/{micropython-lib,axtls,berkeley-db-1.xx}   the port's submodules.
-# SOURCES is a directory of the archives (tools/esp8266_sources.sha256 names them and
+# SOURCES is a directory of the archives (tools/sources.sha256 names them and
 # pins their sha256; README says where each comes from).  Nothing is downloaded.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,12 +22,12 @@ fail() {
 }
 
 [ -d "$sources" ] || fail "no source cache at '$sources': SOURCES=<directory of the archives" \
-    "in tools/esp8266_sources.sha256> (see README, 'Building the ESP8266 image')"
+    "in tools/sources.sha256> (see README, 'Building the ESP8266 image')"
 while read -r sum name; do
     [ -f "$sources/$name" ] || fail "$sources/$name is missing (see README for its origin)"
     echo "$sum  $sources/$name" | sha256sum -c --quiet - ||
         fail "$sources/$name does not match its pinned sha256"
-done <"$root/tools/esp8266_sources.sha256"
+done <"$root/tools/sources.sha256"
 
 stamp=$out/.assembled
 if [ -f "$stamp" ] && [ "$stamp" -nt "$0" ] && [ -f "$micropython/lib/axtls/README" ]; then
@@ -35,7 +35,7 @@ if [ -f "$stamp" ] && [ "$stamp" -nt "$0" ] && [ -f "$micropython/lib/axtls/READ
 fi
 rm -rf "$out"
 mkdir -p "$out/src"
-for archive in $(awk '{print $2}' "$root/tools/esp8266_sources.sha256"); do
+for archive in $(awk '{print $2}' "$root/tools/sources.sha256"); do
     tar -C "$out/src" -xJf "$sources/$archive"
 done
 src=$out/src

@@ -58,9 +58,9 @@ def decode(args):
 def firmware_path(extra=(), frozen=False):
     """MICROPYPATH for the firmware on the unix port: the application's source (or, with
     frozen, the application frozen into micropython32, as on a board), the frozen
-    asyncio and umqtt, the host's ussl shim."""
+    asyncio, umqtt and ssl (micropython-lib's, as the boards freeze them)."""
     app = [".frozen", str(LIB)] if frozen else [str(LIB), ".frozen"]
-    return ":".join([*map(str, extra), *app, str(TOOLS / "unix_shims")])
+    return ":".join([*map(str, extra), *app])
 
 
 def run(args):
