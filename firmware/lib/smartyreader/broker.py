@@ -44,17 +44,7 @@ class Broker:
 
     def connect(self):
         """Connects, with `offline` (retained) as last will and `online` published."""
-        params = {}
-        if self._tls:
-            params = {"server_hostname": self.host}
-            if self._ca:
-                try:
-                    with open(self._ca, "rb") as f:
-                        params["cadata"] = _der(f.read())
-                except OSError:
-                    raise BrokerError("mqtt.ca: cannot read %s" % self._ca)
-                except ValueError:
-                    raise BrokerError("mqtt.ca: %s is not a PEM or DER certificate" % self._ca)
+        context = self._tls_context() if self._tls else None
         client = MQTTClient(
             _utf8(self._client_id),
             self.host,
@@ -62,13 +52,14 @@ class Broker:
             user=_utf8(self._user),
             password=_utf8(self._password or ""),  # umqtt needs one with a user
             keepalive=self._keepalive,
-            ssl=self._tls,
-            ssl_params=params,
+            ssl=context,
         )
         client.set_last_will(_utf8(self._status), b"offline", retain=True)
         where = "%s:%d" % (self.host, self.port)
         try:
-            client.connect()
+            # umqtt 1.6: the timeout bounds the TCP connect, the TLS handshake and the
+            # CONNACK (not the DNS lookup, which no MicroPython port can bound)
+            client.connect(timeout=_TIMEOUT_S)
         except MQTTException as e:
             code = e.args[0] if e.args else 0
             raise BrokerError(
@@ -91,6 +82,26 @@ class Broker:
         self._client = client
         self.publish(self._status, b"online", True)
 
+    def _tls_context(self):
+        """An ssl.SSLContext that, with mqtt.ca, verifies the broker's certificate and
+        name (ssl.py's wrap_socket would default to CERT_NONE)."""
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if self._ca:
+            try:
+                with open(self._ca, "rb") as f:
+                    certificates = _certificates(f.read())
+            except OSError:
+                raise BrokerError("mqtt.ca: cannot read %s" % self._ca)
+            except ValueError:
+                raise BrokerError("mqtt.ca: %s is not a PEM or DER certificate" % self._ca)
+            _set_clock()  # mbedtls checks the certificate's dates against the clock
+            for certificate in certificates:  # each one added to the trusted set
+                context.load_verify_locations(cadata=certificate)
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
     def publish(self, topic, payload, retain=False, qos=0):
         """Publishes; with qos=1 returns only once the broker has acknowledged it.
         BrokerError (and disconnected) if the connection broke.  Topic and payload go
@@ -98,6 +109,8 @@ class Broker:
         "m³" is 2 characters but 3 bytes."""
         if self._client is None:
             raise BrokerError("not connected")
+        if self._client.pid >= 0xFFFF:  # umqtt would pack 65536 into the 16-bit packet id
+            self._client.pid = 0
         try:
             self._client.publish(_utf8(topic), _utf8(payload), retain, qos)
         except (OSError, ValueError, IndexError, AssertionError, MQTTException) as e:
@@ -118,15 +131,44 @@ class Broker:
             self._client = None
 
 
-def _der(certificate):
-    """A certificate as DER (what mbedtls takes in every MicroPython port), from PEM or DER."""
-    if not certificate.startswith(b"-----BEGIN"):
-        return certificate
+def _certificates(data):
+    """The certificates of a CA file as DER (what mbedtls takes in every MicroPython
+    port): each of a PEM bundle or chain, or the one DER certificate; ValueError if
+    there is none."""
+    if not data.startswith(b"-----BEGIN"):
+        if data[:1] != b"\x30":  # a DER certificate is an ASN.1 SEQUENCE
+            raise ValueError("not a certificate")
+        return [data]
     from binascii import a2b_base64
 
-    lines = certificate.split(b"\n")
-    end = next(i for i, line in enumerate(lines) if line.startswith(b"-----END"))
-    return a2b_base64(b"".join(line.strip() for line in lines[1:end]))
+    certificates, body = [], None
+    for line in data.split(b"\n"):
+        line = line.strip()
+        if line.startswith(b"-----BEGIN CERTIFICATE"):
+            body = []
+        elif line.startswith(b"-----END") and body is not None:
+            certificates.append(a2b_base64(b"".join(body)))
+            body = None
+        elif body is not None:
+            body.append(line)
+    if not certificates:
+        raise ValueError("no certificate")
+    return certificates
+
+
+def _set_clock():
+    """On a board, the time from NTP (its clock starts in 2000 at every boot); a host's
+    clock is right already."""
+    import sys
+
+    if sys.platform in ("linux", "darwin"):
+        return
+    try:
+        import ntptime
+
+        ntptime.settime()
+    except (ImportError, OSError) as e:
+        raise BrokerError("TLS needs the time to check mqtt.ca, and NTP failed (%r)" % e)
 
 
 def from_config(cfg, client_id, status_topic):
