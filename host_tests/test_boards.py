@@ -127,6 +127,9 @@ def test_the_board_folder_has_what_a_custom_firmware_build_needs(board):
     assert "USER_C_MODULES" in text and "manifest.py" in text
     target = "cmodules" if BOARDS[board] == "esp8266" else "cmodules/micropython.cmake"
     assert (ROOT / target).exists()
+    if BOARDS[board] == "esp32":  # no sdkconfig.ble: NimBLE would be built unconfigured
+        assert "sdkconfig.ble" not in text
+        assert "#define MICROPY_PY_BLUETOOTH (0)" in (folder / "mpconfigboard.h").read_text()
 
 
 def make_firmware(board, **variables):

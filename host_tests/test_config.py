@@ -26,14 +26,40 @@ def problems(tree, board=None):
     return e.value.problems
 
 
+def board(name):
+    return json.loads((ROOT / "boards" / name / "board.json").read_text())
+
+
 def test_a_good_config_gets_defaults_and_the_boards_pins():
-    board = json.loads((ROOT / "boards" / "lolin_d1_mini_pro" / "board.json").read_text())
     values = config.validate(
-        {"meter": {"key": KEY}, "mqtt": {"host": "broker", "tls": True}}, board
+        {"meter": {"key": KEY}, "mqtt": {"host": "broker"}}, board("lolin_d1_mini_pro")
     )
-    assert values["mqtt.port"] == 8883 and values["mqtt.topic"] == "smartyreader"
+    assert values["mqtt.port"] == 1883 and values["mqtt.topic"] == "smartyreader"
     assert values["uart.rx"] == 3 and values["data_request.pin"] == 0
     assert values["data_request.active_low"] is True and values["uart.detach_repl"] is True
+    values = config.validate(
+        {"meter": {"key": KEY}, "mqtt": {"host": "broker", "tls": True}},
+        board("mhet_esp32minikit"),
+    )
+    assert values["mqtt.port"] == 8883
+
+
+def test_the_esp32_board_as_the_pcb_wires_it():
+    """The PCB's transistor re-inverts RX on both boards; data request is active low on
+    both (the original sketch); TX off the console's RX (3) and the flash pins (6-11)."""
+    values = config.validate(
+        {"meter": {"key": KEY}, "mqtt": {"host": "b"}}, board("mhet_esp32minikit")
+    )
+    assert (values["uart.id"], values["uart.rx"], values["uart.invert"]) == (1, 1, False)
+    assert values["uart.tx"] not in (1, 3, 6, 7, 8, 9, 10, 11, 17)
+    assert (values["data_request.pin"], values["data_request.active_low"]) == (17, True)
+    assert values["uart.detach_repl"] is True  # a 3 s window before GPIO1 is taken
+
+
+def test_tls_is_refused_on_the_esp8266():
+    for mqtt in ({"host": "b", "tls": True}, {"host": "b", "ca": "ca.pem"}):
+        got = problems({"meter": {"key": KEY}, "mqtt": mqtt}, board("lolin_d1_mini_pro"))
+        assert any("the ESP8266's TLS (axTLS) cannot check" in p for p in got), got
 
 
 def test_every_problem_at_once_with_clear_messages():

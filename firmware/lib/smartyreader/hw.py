@@ -120,10 +120,14 @@ class Watchdog:
 
 
 def detach_repl():
-    """Frees UART0 from the REPL (ESP8266: it is the meter's line)."""
+    """Frees the meter's pins from the REPL.  ESP8266: UART0 is the meter's line; the
+    REPL sits in dupterm slot 1 (ports/esp8266/boards/manifest.py's boot: os.dupterm(
+    machine.UART(0), 1); the port has slots 0 and 1).  ESP32: the REPL is the IDF console
+    on UART0, not a dupterm slot (the port has one, slot 0, and os.dupterm(None, 1)
+    raises ValueError); the meter's UART1 simply takes GPIO1 from it: nothing to do."""
     import os
 
-    if hasattr(os, "dupterm"):
+    if sys.platform == "esp8266":
         os.dupterm(None, 1)
 
 

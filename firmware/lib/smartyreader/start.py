@@ -88,8 +88,8 @@ def _once(config_path, board, setup, setup_port):
         return _REBOOT if setup_mode.run(config_path, board, port, log) == "reboot" else _STOP
     settings = None
     log("starting; board %s, topic %s" % (board.get("name"), cfg["mqtt.topic"]))
-    if cfg["uart.detach_repl"]:
-        log("the REPL leaves UART0 in 3 s (Ctrl-C now to keep it)")
+    if cfg["uart.detach_repl"]:  # the meter's line is the console's: a way back in first
+        log("the meter's line takes the REPL's pins in 3 s (Ctrl-C now to keep the REPL)")
         time.sleep(3)
         hw.detach_repl()
     gc.collect()  # the config's garbage, before the reader's buffers are made
