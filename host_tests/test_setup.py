@@ -6,6 +6,7 @@ the firmware against a real Mosquitto."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -88,9 +89,11 @@ def test_a_blank_board_gets_a_config_with_every_command(rig):
     assert "meter.key is missing" in shell.command("save")  # every problem, not written
     assert not rig.config.exists()
     configure(shell, **{"meter.key": KEY.upper(), "wifi.ssid": '"My home WiFi"'})
+    assert "the ESP8266's TLS (axTLS) cannot check" in shell.command("save")
+    assert shell.command("unset mqtt.tls") == "mqtt.tls: back to its default"
     assert shell.command("save") == f"saved {rig.config}; type reboot to start reading the meter"
     saved = json.loads(rig.config.read_text())
-    assert saved["mqtt"] == {"host": "192.168.1.10", "port": 1884, "tls": True}
+    assert saved["mqtt"] == {"host": "192.168.1.10", "port": 1884}
     assert saved["wifi"]["ssid"] == "My home WiFi" and saved["meter"]["key"] == KEY.upper()
     assert PASSWORD not in rig.config.read_text()  # kept salted and hashed
     assert shell.command("exit") == "bye"
@@ -175,7 +178,7 @@ def test_kill_during_save_leaves_a_whole_config(rig, tmp_path):
         shell = rig.shell()
         assert shell.command(PASSWORD).startswith("welcome")
         topic = f"topic{attempt}"
-        configure(shell, **{"mqtt.topic": topic, "mqtt.client_id": "x" * (attempt * 300)})
+        configure(shell, **{"mqtt.topic": topic, "mqtt.client_id": "x" * (attempt * 20)})
         shell.sock.sendall(b"save\r\n")
         time.sleep(attempt * 0.0005)
         fw.stop(signal.SIGKILL)
@@ -293,7 +296,8 @@ def test_the_serial_console_shell_needs_no_password(rig):
         stdin=subprocess.PIPE,
     )
     try:
-        out, _ = fw.process.proc.communicate(b"show mqtt.host\nset mqtt.port 0\nexit\n", 60)
+        # a terminal sends CR, not LF (and some CR LF)
+        out, _ = fw.process.proc.communicate(b"show mqtt.host\rset mqtt.port 0\r\nexit\r", 60)
         log = fw.log()
         assert "smarty> " in log and 'mqtt.host = "127.0.0.1"' in log
         assert "mqtt.port must be a whole number from 1 to 65535, not 0" in log
@@ -316,3 +320,91 @@ def test_setup_mode_listens_on_the_saved_setup_port(rig):
     rig.add(h.Firmware(rig.config.parent, rig.config, frozen=True))
     shell = rig.shell(port)
     assert shell.command("show setup.port") == f"setup.port = {port}"
+
+
+def raw_session(port):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    return sock
+
+
+def read_until(sock, marker, limit=60):
+    data, deadline = b"", time.monotonic() + limit
+    while marker not in data and time.monotonic() < deadline:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_hostile_input_at_the_boards_heap(rig):
+    """Before any password: a 200 KB line without a newline, sessions beyond two, a
+    silent client.  Each gets its answer and its socket closed; the shell stays up at an
+    ESP8266's heap."""
+    fw = rig.firmware(heapsize="36k")
+    save_config(rig)
+    first = rig.shell()
+    assert first.prompt == "password: "
+    first.sock.sendall(b"x" * 200_000)
+    first.sock.sendall(b"\r")
+    assert first.read().startswith("line too long (at most 256 characters)")
+    assert first.command(PASSWORD).startswith("welcome")  # the session goes on
+    second = rig.shell()
+    third = raw_session(rig.port)
+    assert b"busy" in read_until(third, b"later")
+    assert third.recv(100) == b""  # closed
+    third.close()
+    second.close()
+    assert first.command("show mqtt.host") == 'mqtt.host = "127.0.0.1"'
+    silent = raw_session(rig.port)
+    assert b"password:" in read_until(silent, b"password: ")
+    start = time.monotonic()
+    assert b"no input for 30 s" in read_until(silent, b"bye", limit=120)
+    assert silent.recv(100) == b"" and 25 < time.monotonic() - start < 110
+    silent.close()
+    assert "MemoryError" not in fw.log() and fw.process.alive()
+    assert first.command("show mqtt.host") == 'mqtt.host = "127.0.0.1"'
+
+
+def test_the_station_shell_under_attack_while_the_meter_is_read(rig):
+    """The station shell at an ESP8266's heap while the firmware reads the meter: long
+    lines, extra sessions and refused slow commands do not cost a reading."""
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port, "smartyreader/state")
+    sim = rig.simulator(interval=0.5, count=40)
+    rig.firmware()
+    save_config(
+        rig, **{"mqtt.port": broker.port, "uart.device": sim.link, "setup.station_shell": "on"}
+    )
+    shell = rig.shell()
+    shell.command(PASSWORD)
+    assert shell.command("reboot") == "rebooting"
+    rig.started[-2].stop()  # the setup-mode firmware; the station one at the board's heap:
+    fw = rig.add(h.Firmware(rig.dir, rig.config, frozen=True, setup_port=rig.port, heapsize="36k"))
+    h.wait_for(lambda: sub.messages(), 60, "the first state")
+    first = rig.shell()
+    first.command(PASSWORD)
+    assert first.command("scan").startswith("scan: not while the meter is read")
+    assert first.command("test wifi").startswith("test: not while the meter is read")
+    for _ in range(5):
+        first.sock.sendall(b"y" * 50_000 + b"\n")
+        assert first.read().startswith("line too long")
+    second = rig.shell()
+    extra = [raw_session(rig.port) for _ in range(3)]
+    for sock in extra:
+        assert b"busy" in read_until(sock, b"later")
+        sock.close()
+    second.close()
+    h.wait_for(lambda: len(sim.frames()) >= 40, 60, "the simulator's 40 frames")
+    sent = [
+        "20%s-%s-%sT%s:%s:%s" % (t[0:2], t[2:4], t[4:6], t[6:8], t[8:10], t[10:12])
+        for t in (f["timestamp"] for f in sim.frames())
+    ]
+
+    def got():
+        return [json.loads(p)["timestamp"][:19] for _, p in sub.messages()]
+
+    h.wait_for(lambda: sent[-1] in got(), 60, "the last state")
+    received = got()
+    assert received == sent[sent.index(received[0]) :], "a reading was lost"
+    assert "MemoryError" not in fw.log() and "out of memory" not in fw.log()

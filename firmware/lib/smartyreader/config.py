@@ -219,7 +219,11 @@ def validate(tree, board=None):
                 problems.append("%s is missing" % key)
     if not values.get("uart.device") and values.get("uart.rx") is None:
         problems.append("uart.rx is missing (or uart.device on a host)")
-    if board and board.get("mcu") == "esp8266" and (values.get("mqtt.tls") or values.get("mqtt.ca")):
+    if (
+        board
+        and board.get("mcu") == "esp8266"
+        and (values.get("mqtt.tls") or values.get("mqtt.ca"))
+    ):
         problems.append(
             "mqtt.tls: the ESP8266's TLS (axTLS) cannot check the broker's certificate, and"
             " its buffers do not fit beside the reader: use a broker on your own network"

@@ -63,24 +63,82 @@ def clean(data):
     return out.decode()
 
 
-class Server:
-    """The setup shell's sessions: TCP on `port`, optionally the serial console.
-    run() returns "reboot" (asked from any session) or "exit" (from the serial one)."""
+LINE_LIMIT = 256  # bytes a command line may have
+TOO_LONG = object()  # what LineReader.readline() gives for a longer one
+_SESSIONS = 2  # TCP sessions at once; more are told "busy" and closed
+_LOGIN_S = 30  # to type the password, once connected
+_IDLE_S = 600  # without a line, once logged in
 
-    def __init__(self, config_path, board, port):
+
+class LineReader:
+    """Lines from a stream, ended by CR, LF or CR LF (terminals send CR), read in bounded
+    pieces: asyncio's readline would hold a line of any length in RAM (a 200 KB line is
+    a MemoryError) and waits for LF only.  A line longer than `limit` is TOO_LONG and
+    skipped to its end."""
+
+    def __init__(self, stream, chunk=64, limit=LINE_LIMIT):
+        # chunk: bytes a read asks for.  A socket (non-blocking under asyncio) gives what
+        # it has; a blocking stream such as stdin must be read a byte at a time, or the
+        # read waits for the whole chunk with every task stopped.
+        self.stream, self.chunk, self.limit = stream, chunk, limit
+        self._chunk, self._pos = b"", 0
+        self._after_cr = False
+
+    async def readline(self):
+        """The next line (bytes, without its end), TOO_LONG, or None at the end."""
+        line, too_long = bytearray(), False
+        while True:
+            if self._pos >= len(self._chunk):
+                self._chunk, self._pos = await self.stream.read(self.chunk), 0
+                if not self._chunk:
+                    return TOO_LONG if too_long else bytes(line) if line else None
+            c = self._chunk[self._pos]
+            self._pos += 1
+            if c == 10 and self._after_cr:  # the LF of a CR LF
+                self._after_cr = False
+                continue
+            self._after_cr = c == 13
+            if c == 10 or c == 13:
+                return TOO_LONG if too_long else bytes(line)
+            if len(line) < self.limit:
+                line.append(c)
+            else:
+                too_long = True
+
+
+class Server:
+    """The setup shell's sessions: TCP on `port` (at most two at once), optionally the
+    serial console.  run() returns "reboot" (asked from any session) or "exit" (from the
+    serial one).  `station`: the meter is being read meanwhile (the station shell)."""
+
+    def __init__(self, config_path, board, port, station=False):
         self.config_path, self.board, self.port = config_path, board, port
+        self.station = station
         self.guard = Guard()  # one lockout for every session
         self.done = asyncio.Event()
         self.action = None
+        self.sessions = 0
 
-    async def _session(self, reader, write, ask_password):
-        shell = Shell(self.config_path, self.board, self.guard, ask_password)
+    async def _session(self, lines, write, ask_password):
+        shell = Shell(self.config_path, self.board, self.guard, ask_password, self.station)
         await write(shell.greeting + "\r\n" + shell.prompt)
         while True:
-            line = await reader.readline()
-            if not line:
+            timeout = _IDLE_S if shell.authenticated else _LOGIN_S
+            try:
+                line = (
+                    await asyncio.wait_for(lines.readline(), timeout)
+                    if ask_password
+                    else (await lines.readline())
+                )
+            except asyncio.TimeoutError:
+                await write("\r\nno input for %d s: bye\r\n" % timeout)
                 return None
-            answer, action = shell.handle(clean(line))
+            if line is None:
+                return None
+            if line is TOO_LONG:
+                answer, action = "line too long (at most %d characters)" % LINE_LIMIT, None
+            else:
+                answer, action = shell.handle(clean(line))
             text = answer.replace("\n", "\r\n") + "\r\n" if answer else ""
             if action:
                 await write(text)
@@ -92,15 +150,22 @@ class Server:
             writer.write(text.encode())
             await writer.drain()
 
+        action = None
+        self.sessions += 1
         try:
-            action = await self._session(reader, write, True)
-        except OSError:  # the client went away
+            if self.sessions > _SESSIONS:
+                await write("busy: %d sessions are open already; try again later\r\n" % _SESSIONS)
+            else:
+                action = await self._session(LineReader(reader), write, True)
+        except (OSError, MemoryError):  # the client went away, or sent too much at once
             action = None
-        try:
-            writer.close()
-            await writer.wait_closed()
-        except OSError:
-            pass
+        finally:
+            self.sessions -= 1
+            try:
+                writer.close()
+                await writer.wait_closed()
+            except OSError:
+                pass
         if action == "reboot":
             self.action = action
             self.done.set()
@@ -110,7 +175,8 @@ class Server:
             sys.stdout.write(text)
 
         stdin = getattr(sys.stdin, "buffer", sys.stdin)
-        action = await self._session(asyncio.StreamReader(stdin), write, False)
+        lines = LineReader(asyncio.StreamReader(stdin), chunk=1)
+        action = await self._session(lines, write, False)
         if action:  # at the end of the input (none attached), TCP goes on alone
             self.action = action
             self.done.set()

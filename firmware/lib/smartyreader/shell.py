@@ -111,8 +111,9 @@ class Shell:
     """One session.  handle(line) -> (answer, action); action is None, "exit" or
     "reboot".  `prompt` is what to show before the next line."""
 
-    def __init__(self, config_path, board, guard, ask_password=True):
+    def __init__(self, config_path, board, guard, ask_password=True, station=False):
         self.path, self.board, self.guard = config_path, board, guard
+        self.station = station  # the meter is being read: nothing may block for seconds
         self.tree, note = self._saved()
         self.saved_password = config.merge(self.tree, board)[0].get("setup.password")
         self.authenticated = not (ask_password and self.saved_password)
@@ -151,6 +152,10 @@ class Shell:
         method = getattr(self, "do_" + command, None)
         if method is None:
             return "unknown command %r: type help" % command, None
+        if self.station and command in ("scan", "test"):
+            # they block for seconds (the reader would miss frames, an ESP8266's watchdog
+            # would fire) and test wifi drops the WiFi this session runs over
+            return "%s: not while the meter is read; in setup mode it works" % command, None
         try:
             return method(rest), None
         except config.ConfigError as e:

@@ -123,7 +123,9 @@ def _once(config_path, board, setup, setup_port):
         if cfg["setup.password"]:
             from . import setup as setup_mode
 
-            shell = setup_mode.Server(config_path, board, setup_port or cfg["setup.port"])
+            shell = setup_mode.Server(
+                config_path, board, setup_port or cfg["setup.port"], station=True
+            )
             log("setup shell on TCP port %d of the home network" % shell.port)
         else:
             log("setup.station_shell needs a setup.password: the shell stays off")
