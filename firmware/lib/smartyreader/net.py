@@ -33,9 +33,19 @@ class WiFi:
         return self._wlan is None or self._wlan.isconnected()
 
     def connect(self):
-        """Starts connecting (if not connected); call connected() to see when it is."""
-        if self._wlan is not None and not self._wlan.isconnected():
+        """Starts connecting (unless connected, or connecting already); call connected()
+        to see when it is.  What went wrong, or None.  The ESP32's driver goes on
+        reconnecting by itself, and connect() meanwhile raises OSError "Wifi Internal
+        State Error" (ESP_ERR_WIFI_STATE, ports/esp32/network_common.c in 1.25)."""
+        if self._wlan is None or self._wlan.isconnected():
+            return None
+        if self._wlan.status() == getattr(network, "STAT_CONNECTING", None):
+            return None
+        try:
             self._wlan.connect(self._ssid, self._password)
+        except OSError as e:
+            return "WiFi: %s" % e
+        return None
 
     def address(self):
         """The station's IP address, or None."""

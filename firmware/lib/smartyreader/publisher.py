@@ -131,7 +131,10 @@ class Publisher:
             if not self.wifi.connected():
                 self.queue.online = False
                 log("WiFi down: connecting (again in %d s if it does not come up)" % wifi_wait)
-                self.wifi.connect()
+                problem = self.wifi.connect()
+                if problem:
+                    self.last_error = problem
+                    log(problem)
                 for _ in range(wifi_wait):
                     await asyncio.sleep(1)
                     if self.wifi.connected():
