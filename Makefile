@@ -46,7 +46,7 @@ AESGCM_SRC := $(AESGCM_DIR)/gcm.c $(AESGCM_DIR)/gcm.h $(AESGCM_DIR)/gcm_tables.h
 
 DEBIAN_PACKAGES := gcc make libc6-dev python3 python3-venv xz-utils bzip2 gcc-multilib \
 	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf valgrind \
-	mosquitto mosquitto-clients openssl
+	mosquitto mosquitto-clients openssl patch
 
 # The unix port, without what Debian's tarball lacks (btree, ffi) and without
 # micropython-lib's frozen manifest; `aesgcm` compiled in.

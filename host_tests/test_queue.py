@@ -92,13 +92,18 @@ def test_bounded_oldest_dropped_and_counted(tmp_path):
     assert got == list(range(201 - len(got), 201))  # the newest, in order
 
 
+def queued_on_flash(directory, count):
+    """A queue in directory holding readings 1..count on flash: its one segment file."""
+    queue = Queue(str(directory), slots=1, slot_size=SLOT)
+    for n in range(1, count + 1):
+        put(queue, n)
+    return directory / files(directory)[0]
+
+
 def test_a_damaged_record_drops_its_segment_counted_lost(tmp_path):
     directory = tmp_path / "q"
-    queue = Queue(str(directory), slots=1, slot_size=SLOT)
-    for n in range(1, 4):
-        put(queue, n)
     # flip a byte of the first record's payload: its CRC fails, the segment is dropped
-    segment = directory / files(directory)[0]
+    segment = queued_on_flash(directory, 3)
     data = bytearray(segment.read_bytes())
     data[10] ^= 0xFF
     segment.write_bytes(bytes(data))
@@ -110,10 +115,7 @@ def test_recovery_from_a_record_cut_at_every_byte(tmp_path):
     """A reset while a record is written leaves any prefix of it: the earlier readings
     all come out, the cut one is counted lost, new readings follow them."""
     template = tmp_path / "template"
-    queue = Queue(str(template), slots=1, slot_size=SLOT)
-    for n in range(1, 6):
-        put(queue, n)
-    segment = files(template)[0]
+    segment = queued_on_flash(template, 5).name
     whole = (template / segment).read_bytes()
     record = len(whole) // 5
     for cut in range(len(whole) - record, len(whole)):
@@ -130,10 +132,7 @@ def test_recovery_from_a_record_cut_at_every_byte(tmp_path):
 def test_recovery_on_micropython(tmp_path):
     """The same module on the 32-bit MicroPython port: its file API, a cut record."""
     template = tmp_path / "q"
-    queue = Queue(str(template), slots=1, slot_size=SLOT)
-    for n in range(1, 6):
-        put(queue, n)
-    segment = template / files(template)[0]
+    segment = queued_on_flash(template, 5)
     segment.write_bytes(segment.read_bytes()[:-3])
     out = run_micropython(
         "micropython32",
