@@ -3,7 +3,9 @@ the 32-bit MicroPython port (the application frozen in, as on a board) -> a real
 Mosquitto -> a real subscriber (mosquitto_sub)."""
 
 import json
+import socket
 import sys
+import threading
 import time
 from decimal import Decimal
 
@@ -356,3 +358,64 @@ def test_soak_5000_frames(rig):
     # all but the first frames, sent before the firmware had opened the line
     assert final["frames_ok"] >= 4900 and final["frame_errors"] == 0, final
     assert final["published"] + final["dropped_readings"] == final["frames_ok"], final
+
+
+class FakePeer:
+    """A TCP server on the broker's port that is not a broker: `silent` accepts and never
+    answers (no CONNACK), `garbage` answers what a web server would and hangs up."""
+
+    def __init__(self, port):
+        self.mode = "silent"
+        self.accepted = 0
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.server.settimeout(0.2)
+        self.held = []
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            if self.mode == "garbage":
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                conn.close()
+            else:
+                self.held.append(conn)
+
+    def stop(self):
+        self.running = False
+        self.thread.join(5)
+        for conn in self.held:
+            conn.close()
+        self.server.close()
+
+
+def test_a_broker_that_never_answers_then_a_peer_that_is_not_mqtt(rig):
+    """No CONNACK (the connect times out), then a peer that answers garbage, then the real
+    broker: the firmware never hangs or dies, and every reading arrives once it is back."""
+    port = h.free_port()
+    fake = FakePeer(port)
+    try:
+        sim = rig.simulator(interval=1.0, count=90)
+        fw = rig.firmware(port, sim)
+        wait(lambda: fake.accepted >= 1, 60, "a connection attempt", fw)
+        wait(lambda: "no answer within 10 s" in fw.log(), 60, "the timeout", fw)
+        fake.mode = "garbage"
+        wait(lambda: "answered, but not as an MQTT broker" in fw.log(), 120, "the garbage", fw)
+        assert fw.process.alive()
+    finally:
+        fake.stop()
+    broker = rig.add(h.Broker(rig.dir / "real", port=port).start())
+    sub = rig.subscriber(broker.port, TOPIC + "/state")
+    wait(lambda: len(sim.frames()) >= 90, 150, "the simulator's 90 frames")
+    sent = [iso(f["timestamp"]) for f in sim.frames()]
+    received = lambda: [s["timestamp"] for s in states(sub)]  # noqa: E731
+    wait(lambda: sent[-1] in received(), 120, "every reading", fw)
+    got = received()
+    assert got == sent[sent.index(got[0]) :] and sent.index(got[0]) <= 3, "a reading lost"
+    assert fw.process.alive() and "MemoryError" not in fw.log()

@@ -1,7 +1,8 @@
-"""net.WiFi against the ESP32's WLAN as MicroPython 1.25 behaves (a model: no radio here):
-connect() while the driver is still connecting raises OSError("Wifi Internal State
-Error") (ports/esp32/network_common.c, ESP_ERR_WIFI_STATE, from network_wlan.c's
-esp_wifi_connect()); the reader must neither call it then nor die of it."""
+"""net.WiFi and hw.Watchdog against the ports as MicroPython 1.25 behaves (models: no
+radio or watchdog here).  On the ESP32, connect() while the driver is still connecting
+raises OSError("Wifi Internal State Error") (ports/esp32/network_common.c,
+ESP_ERR_WIFI_STATE, from network_wlan.c's esp_wifi_connect()): the reader must neither
+call it then nor die of it."""
 
 import sys
 
@@ -52,3 +53,29 @@ def test_a_driver_error_is_reported_not_raised(monkeypatch):
         OSError("Wifi Internal Error")
     )
     assert wifi.connect() == "WiFi: Wifi Internal Error"
+
+
+class Machine:
+    """machine.WDT as the ports take it: the ESP8266's accepts only its fixed 5 s
+    (ports/esp8266/machine_wdt.c), the ESP32's a timeout in ms."""
+
+    created = []
+
+    class WDT:
+        def __init__(self, id=0, timeout=5000):
+            Machine.created.append(timeout)
+
+        def feed(self):
+            pass
+
+
+def test_the_watchdog_is_armed_on_the_esp32_only(monkeypatch):
+    from smartyreader import hw
+
+    monkeypatch.setattr(hw, "machine", Machine)
+    for platform, armed in (("esp8266", []), ("esp32", [hw.WATCHDOG_MS])):
+        Machine.created = []
+        monkeypatch.setattr(hw.sys, "platform", platform)
+        hw.Watchdog().feed()
+        assert Machine.created == armed, platform
+    assert hw.WATCHDOG_MS > 2 * 10_000  # above the connect and TLS timeouts

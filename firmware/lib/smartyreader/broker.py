@@ -13,6 +13,7 @@ _REFUSED = {
 
 
 _TIMEOUT_S = 10
+_TIMED_OUT = (110,)  # ETIMEDOUT on Linux, and MicroPython's errno on the ESP ports
 
 
 class BrokerError(OSError):
@@ -67,9 +68,16 @@ class Broker:
                 % (where, _REFUSED.get(code, "code %s" % code))
             )
         except (OSError, ValueError, IndexError, AssertionError) as e:
-            # AssertionError: umqtt's check of the CONNACK, from a peer that is not MQTT
             _close(client)
-            if self._tls and isinstance(e, (OSError, ValueError)):
+            if isinstance(e, (AssertionError, IndexError)):  # umqtt's check of the CONNACK
+                raise BrokerError(
+                    "%s answered, but not as an MQTT broker: check mqtt.host and mqtt.port" % where
+                )
+            if isinstance(e, OSError) and e.args and e.args[0] in _TIMED_OUT:
+                raise BrokerError(
+                    "cannot reach the MQTT broker %s: no answer within %d s" % (where, _TIMEOUT_S)
+                )
+            if self._tls:
                 raise BrokerError(
                     "TLS with the MQTT broker %s failed (%s): check mqtt.ca and "
                     "that the certificate is for %s" % (where, e, self.host)

@@ -101,16 +101,24 @@ class P1Port:
         return self._line.readinto(buf)
 
 
+WATCHDOG_MS = 30000  # ESP32: longer than any one blocking call (connect, TLS: 10 s each)
+
+
 class Watchdog:
-    """The hardware watchdog where there is one; feed() at least every few seconds."""
+    """The ESP32's task watchdog, armed for WATCHDOG_MS: feed() from the reader's loop.
+
+    Not on the ESP8266, on purpose: machine.WDT() there sets ets_loop_dont_feed_sw_wdt
+    (ports/esp8266/machine_wdt.c, 1.25), after which only feed() keeps the SDK's soft
+    watchdog (a 1.6 s timer that resets at its second tick: 1.6 to 3.2 s) from firing, so
+    any DNS lookup, TCP connect or slow broker longer than that resets the board.  Left
+    alone, the port's event loop feeds it (ets_alt_task.c) and it still resets a board
+    whose system hangs; the reader's own stalls are bounded by socket timeouts."""
 
     def __init__(self):
         self._wdt = None
-        if machine is not None and hasattr(machine, "WDT"):
+        if machine is not None and hasattr(machine, "WDT") and sys.platform == "esp32":
             try:
-                self._wdt = (
-                    machine.WDT(timeout=30000) if sys.platform == "esp32" else machine.WDT()
-                )
+                self._wdt = machine.WDT(timeout=WATCHDOG_MS)
             except (TypeError, ValueError, OSError):
                 self._wdt = None
 
