@@ -6,6 +6,8 @@ call it then nor die of it."""
 
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "firmware" / "lib"))
@@ -79,3 +81,52 @@ def test_the_watchdog_is_armed_on_the_esp32_only(monkeypatch):
         hw.Watchdog().feed()
         assert Machine.created == armed, platform
     assert hw.WATCHDOG_MS > 2 * 10_000  # above the connect and TLS timeouts
+
+
+class RecordingNetwork(Esp32Network):
+    """network as 1.25 has it for these calls: network.hostname(name) (extmod/
+    modnetwork.c: before the interface is up), WLAN.ifconfig((ip, mask, gateway, dns))."""
+
+    calls = []
+
+    @staticmethod
+    def hostname(name):
+        RecordingNetwork.calls.append(("hostname", name))
+
+    class WLAN(Esp32Network.WLAN):
+        def active(self, on=None):
+            RecordingNetwork.calls.append(("active", on))
+            return True
+
+        def ifconfig(self, settings=None):
+            RecordingNetwork.calls.append(("ifconfig", settings))
+
+
+def test_hostname_and_a_static_address(monkeypatch):
+    from smartyreader import config
+
+    monkeypatch.setattr(net, "network", RecordingNetwork)
+    tree = {
+        "meter": {"key": "00" * 16},
+        "mqtt": {"host": "b"},
+        "uart": {"device": "/dev/null"},
+        "wifi": {"ssid": "home", "ip": "192.168.1.50", "netmask": "255.255.255.0"},
+    }
+    with pytest.raises(config.ConfigError) as e:
+        config.validate(tree)
+    assert e.value.problems == ["wifi.ip, wifi.netmask, wifi.gateway and wifi.dns go together"]
+    tree["wifi"].update(gateway="192.168.1.1", dns="192.168.1.1")
+    values = config.validate(tree)
+    assert values["wifi.hostname"] == "SmartyReader"
+    RecordingNetwork.calls = []
+    net.WiFi("home", "pw", values["wifi.hostname"], config.static_address(values))
+    assert RecordingNetwork.calls == [
+        ("hostname", "SmartyReader"),
+        ("active", True),
+        ("ifconfig", ("192.168.1.50", "255.255.255.0", "192.168.1.1", "192.168.1.1")),
+    ]
+    tree["wifi"] = {"ssid": "home", "hostname": "smarty reader!", "ip": "192.168.1.300"}
+    with pytest.raises(config.ConfigError) as e:
+        config.validate(tree)
+    assert any("wifi.hostname must be up to 32 letters" in p for p in e.value.problems)
+    assert any("wifi.ip must be an IPv4 address" in p for p in e.value.problems)

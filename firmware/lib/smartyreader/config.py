@@ -42,6 +42,21 @@ def _int_range(low, high):
     return check
 
 
+def _address(value):
+    parts = value.split(".") if isinstance(value, str) else ()
+    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+        return "must be an IPv4 address such as 192.168.1.50"
+    return None
+
+
+def _hostname(value):
+    ok = isinstance(value, str) and 0 < len(value) <= 32
+    if ok:
+        for c in value:
+            ok = ok and ("a" <= c.lower() <= "z" or "0" <= c <= "9" or c == "-")
+    return None if ok else "must be up to 32 letters, digits and hyphens"
+
+
 def _pin(value):
     return _int_range(0, 48)(value)
 
@@ -52,6 +67,11 @@ SCHEMA = (
     ("meter.auth_key", None, _hex_key),
     ("wifi.ssid", None, _text),
     ("wifi.password", None, _text),
+    ("wifi.hostname", "SmartyReader", _hostname),  # the name the router shows
+    ("wifi.ip", None, _address),  # a fixed address (with netmask, gateway, dns), not DHCP
+    ("wifi.netmask", None, _address),
+    ("wifi.gateway", None, _address),
+    ("wifi.dns", None, _address),
     ("mqtt.host", REQUIRED, _text),
     ("mqtt.port", None, _int_range(1, 65535)),  # 1883, or 8883 with TLS
     ("mqtt.topic", "smartyreader", _topic),
@@ -219,6 +239,9 @@ def validate(tree, board=None):
                 problems.append("%s is missing" % key)
     if not values.get("uart.device") and values.get("uart.rx") is None:
         problems.append("uart.rx is missing (or uart.device on a host)")
+    static = [values.get("wifi." + k) for k in ("ip", "netmask", "gateway", "dns")]
+    if any(static) and not all(static):
+        problems.append("wifi.ip, wifi.netmask, wifi.gateway and wifi.dns go together")
     if (
         board
         and board.get("mcu") == "esp8266"
@@ -312,6 +335,13 @@ def read_board(path):
     if problems:
         raise ConfigError(["board description %s: %s" % (path, p) for p in problems])
     return board
+
+
+def static_address(values):
+    """(ip, netmask, gateway, dns) of a validated config, or None (DHCP)."""
+    if not values.get("wifi.ip"):
+        return None
+    return tuple(values["wifi." + k] for k in ("ip", "netmask", "gateway", "dns"))
 
 
 def show(values, keys=None):

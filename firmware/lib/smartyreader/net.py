@@ -22,12 +22,19 @@ _STATUS = (
 
 
 class WiFi:
-    def __init__(self, ssid, password):
+    """The station: `hostname` is the name the board gives the router (DHCP), `static`
+    (ip, netmask, gateway, dns) a fixed address instead of DHCP's."""
+
+    def __init__(self, ssid, password, hostname=None, static=None):
         self._ssid, self._password = ssid, password
         self._wlan = None
         if network is not None and ssid:
+            if hostname and hasattr(network, "hostname"):
+                network.hostname(hostname)  # 1.25: before the interface is up
             self._wlan = network.WLAN(network.STA_IF)
             self._wlan.active(True)
+            if static:
+                self._wlan.ifconfig(tuple(static))
 
     def connected(self):
         return self._wlan is None or self._wlan.isconnected()

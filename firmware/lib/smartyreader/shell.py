@@ -237,7 +237,12 @@ class Shell:
         if what == "wifi":
             if not values["wifi.ssid"] and net.network is not None:
                 return "set wifi.ssid first"
-            ok, message = net.WiFi(values["wifi.ssid"], values["wifi.password"]).join()
+            ok, message = net.WiFi(
+                values["wifi.ssid"],
+                values["wifi.password"],
+                values["wifi.hostname"],
+                config.static_address(values),
+            ).join()
             return ("ok: " if ok else "failed: ") + message
         if what == "mqtt":
             return self._test_mqtt(values)

@@ -112,7 +112,12 @@ def _once(config_path, board, setup, setup_port):
     app = App(
         cfg,
         port,
-        WiFi(cfg["wifi.ssid"], cfg["wifi.password"]),
+        WiFi(
+            cfg["wifi.ssid"],
+            cfg["wifi.password"],
+            cfg["wifi.hostname"],
+            _static_address(cfg),
+        ),
         hw.Output(cfg["status_led.pin"], cfg["status_led.active_low"]),
         hw.Watchdog(),
         config_path,
@@ -138,6 +143,12 @@ def _once(config_path, board, setup, setup_port):
     finally:
         app.broker.close()
         app.receiver.guard.save()
+
+
+def _static_address(cfg):
+    from . import config
+
+    return config.static_address(cfg)
 
 
 def _forget(name):
