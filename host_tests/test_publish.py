@@ -153,3 +153,21 @@ def test_legacy_payload_as_the_weigu_subscriber_reads_it():
     assert payload == {"dt": "221006155014S", "c1": "000273.764*kWh", "p1": "000001.000*kWh"}
     assert json.loads(publish.legacy_notice("connect", "SmartyReader"))["dt"].startswith("c")
     assert json.loads(publish.legacy_notice("error", "x"))["dt"].startswith("e")
+
+
+def test_the_loops_survive_memory_errors_and_bugs(tmp_path):
+    """On MicroPython: a MemoryError and an exception in the read path and in the publish
+    path are each counted; both loops go on and the reading is published after all."""
+    from conftest import MP_SCRIPTS, run_micropython
+
+    out = run_micropython(
+        "micropython32",
+        MP_SCRIPTS / "loops_survive.py",
+        tmp_path,
+        micropypath=[ROOT / "firmware" / "lib", ".frozen"],
+    ).splitlines()
+    log, out = out[:-3], out[-3:]
+    assert out[0] == "receiver 1 1" and out[1] == "publisher 1 1", out
+    assert out[2] == "sent [('t/state', b'{\"n\": 1}')]", out
+    assert "smartyreader: out of memory while reading a frame" in log
+    assert "smartyreader: reading a frame: KeyError('a bug',)" in log

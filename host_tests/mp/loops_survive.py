@@ -1,0 +1,103 @@
+# The receiver's and the publisher's loops on MicroPython with parts that fail: a
+# MemoryError and a bug in the read path, a MemoryError and a bug while publishing.
+# Prints the counters after both loops ran a while: each failure counted, the loops alive,
+# the reading published after all.
+import asyncio
+import sys
+
+from smartyreader.publisher import Publisher
+from smartyreader.receiver import Receiver, ReplayGuard
+
+
+class Port:
+    def request(self, on):
+        pass
+
+    def readinto(self, buf):
+        return 0
+
+
+class Framer:
+    def space(self):
+        return memoryview(bytearray(16))
+
+    def received(self, n, now):
+        pass
+
+
+class Reader:
+    def __init__(self):
+        self.framer = Framer()
+        self.calls = 0
+
+    def frames(self):
+        self.calls += 1
+        if self.calls == 1:
+            raise MemoryError("memory allocation failed")
+        if self.calls == 2:
+            raise KeyError("a bug")
+        return iter(())
+
+
+class Queue:
+    online = False
+    waiting = 0
+
+    def __init__(self):
+        self.readings = [(b'{"n": 1}', b"")]
+
+    def oldest(self):
+        return self.readings[0] if self.readings else None
+
+    def pop(self):
+        self.readings.pop(0)
+
+
+class Broker:
+    host, port = "broker", 1883
+
+    def __init__(self):
+        self.connected = False
+        self.publishes = 0
+        self.sent = []
+
+    def connect(self):
+        self.connected = True
+
+    def publish(self, topic, payload, retain=False, qos=0):
+        self.publishes += 1
+        if self.publishes == 1:
+            raise MemoryError("memory allocation failed")
+        if self.publishes == 2:
+            raise TypeError("a bug")
+        self.sent.append((topic, bytes(payload)))
+
+    def close(self):
+        self.connected = False
+
+    def ping(self):
+        pass
+
+
+class WiFi:
+    def connected(self):
+        return True
+
+
+async def main(directory):
+    receiver = Receiver(Port(), Reader(), ReplayGuard(directory + "/counters.txt"), None, None)
+    broker = Broker()
+    publisher = Publisher(broker, Queue(), WiFi(), "t", keepalive_s=0, diag_interval_s=3600)
+    tasks = [asyncio.create_task(receiver.run()), asyncio.create_task(publisher.run())]
+    for _ in range(100):  # the publisher backs off 1 s after a bug
+        await asyncio.sleep_ms(100)
+        if broker.sent:
+            break
+    for task in tasks:
+        task.cancel()
+    print("receiver", receiver.counters["memory_errors"], receiver.counters["errors"])
+    print("publisher", publisher.counters["memory_errors"], publisher.counters["errors"])
+    print("sent", broker.sent)
+
+
+asyncio.run(main(sys.argv[1]))
