@@ -408,3 +408,24 @@ def test_the_station_shell_under_attack_while_the_meter_is_read(rig):
     received = got()
     assert received == sent[sent.index(received[0]) :], "a reading was lost"
     assert "MemoryError" not in fw.log() and "out of memory" not in fw.log()
+
+
+def test_setup_mode_in_24k(rig):
+    """Setup mode's budget: a whole session (help, show, sets, save, show) at a 24 KB heap,
+    the application frozen, as on an ESP8266 with room to spare."""
+    fw = rig.firmware(heapsize="24k")
+    shell = rig.shell()
+    assert "keys:" in shell.command("help")
+    assert "to fix before save" in shell.command("show")
+    configure(
+        shell,
+        **{
+            "meter.key": KEY,
+            "mqtt.host": "192.168.1.10",
+            "uart.device": "/dev/ttyUSB1",
+            "setup.password": PASSWORD,
+        },
+    )
+    assert shell.command("save").startswith("saved")
+    assert shell.command("show").endswith("complete")
+    assert "MemoryError" not in fw.log() and "out of memory" not in fw.log()

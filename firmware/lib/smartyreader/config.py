@@ -344,12 +344,17 @@ def static_address(values):
     return tuple(values["wifi." + k] for k in ("ip", "netmask", "gateway", "dns"))
 
 
-def show(values, keys=None):
-    """The config (or the keys given) as "key = value" lines, secrets masked."""
+def show_lines(values, keys=None):
+    """The config (or the keys given), a "key = value" line each, secrets masked."""
     lines = []
     for key in keys or _KEYS_IN_ORDER:
         value = values.get(key)
         if key in SECRETS and value:
             value = "****" + str(value)[-2:] if key.startswith("meter.") else "****"
         lines.append("%s = %s" % (key, json.dumps(value)))
-    return "\n".join(lines)
+    return lines
+
+
+def show(values, keys=None):
+    """show_lines() as one text."""
+    return "\n".join(show_lines(values, keys))

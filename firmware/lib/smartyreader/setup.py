@@ -139,11 +139,12 @@ class Server:
                 answer, action = "line too long (at most %d characters)" % LINE_LIMIT, None
             else:
                 answer, action = shell.handle(clean(line))
-            text = answer.replace("\n", "\r\n") + "\r\n" if answer else ""
+            for text in answer if isinstance(answer, list) else (answer,):
+                if text:
+                    await write(text.replace("\n", "\r\n") + "\r\n")
             if action:
-                await write(text)
                 return action
-            await write(text + shell.prompt)
+            await write(shell.prompt)
 
     async def _tcp(self, reader, writer):
         async def write(text):
@@ -157,7 +158,10 @@ class Server:
                 await write("busy: %d sessions are open already; try again later\r\n" % _SESSIONS)
             else:
                 action = await self._session(LineReader(reader), write, True)
-        except (OSError, MemoryError):  # the client went away, or sent too much at once
+        except OSError:  # the client went away
+            action = None
+        except MemoryError:  # the session is lost; the shell goes on with the next one
+            print("setup: out of memory in a session: closed")
             action = None
         finally:
             self.sessions -= 1

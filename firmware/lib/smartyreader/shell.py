@@ -24,7 +24,7 @@ HELP = """commands:
   reboot             start reading the meter with the saved settings
   exit               end this session
   help               this text
-keys: """
+keys:"""
 
 _TRIES = 3  # wrong passwords in a row before a lockout
 _LOCK_S = 60  # the first lockout; each further one doubles, up to _LOCK_MAX_S
@@ -108,8 +108,9 @@ def _unquote(text):
 
 
 class Shell:
-    """One session.  handle(line) -> (answer, action); action is None, "exit" or
-    "reboot".  `prompt` is what to show before the next line."""
+    """One session.  handle(line) -> (answer, action): the answer a text or a list of
+    lines; action is None, "exit" or "reboot".  `prompt` is what to show before the next
+    line."""
 
     def __init__(self, config_path, board, guard, ask_password=True, station=False):
         self.path, self.board, self.guard = config_path, board, guard
@@ -176,7 +177,11 @@ class Shell:
         return "wrong password"
 
     def do_help(self, rest):
-        return HELP + " ".join(key for key, _, _ in config.SCHEMA)
+        lines = HELP.split("\n")
+        keys = [key for key, _, _ in config.SCHEMA]
+        for i in range(0, len(keys), 6):  # a line at a time, not one long text
+            lines.append("  " + " ".join(keys[i : i + 6]))
+        return lines
 
     def _values(self):
         return config.merge(self.tree, self.board)
@@ -191,11 +196,12 @@ class Shell:
             config.validate(self.tree, self.board)
         except config.ConfigError as e:
             missing = e.problems
-        out = [config.show(values)]
+        # lines, not one text: the session sends them one by one (an ESP8266's heap)
+        out = config.show_lines(values)
         out += ["to fix before save: " + p for p in missing] or ["complete"]
         if self.changed:
             out.append("(changed, not saved yet)")
-        return "\n".join(out)
+        return out
 
     def do_set(self, rest):
         key, _, text = rest.partition(" ")
