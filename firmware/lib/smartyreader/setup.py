@@ -12,7 +12,7 @@ import sys
 import asyncio
 
 from . import net
-from .shell import Guard, Shell
+from .shell import REBOOT, Guard, Shell
 
 AP_PASSWORD_FILE = "ap_password.txt"
 _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # 32 symbols, without 0 o 1 l look-alikes
@@ -108,8 +108,10 @@ class LineReader:
 
 class Server:
     """The setup shell's sessions: TCP on `port` (at most two at once), optionally the
-    serial console.  run() returns "reboot" (asked from any session) or "exit" (from the
+    serial console.  run() returns REBOOT (asked from any session) or EXIT (from the
     serial one).  `station`: the meter is being read meanwhile (the station shell)."""
+
+    REBOOT = REBOOT
 
     def __init__(self, config_path, board, port, station=False):
         self.config_path, self.board, self.port = config_path, board, port
@@ -170,7 +172,7 @@ class Server:
                 await writer.wait_closed()
             except OSError:
                 pass
-        if action == "reboot":
+        if action == REBOOT:
             self.action = action
             self.done.set()
 
@@ -197,7 +199,7 @@ class Server:
 
 
 def run(config_path, board, port, log):
-    """Setup mode until a session asks to reboot ("reboot") or the serial one exits."""
+    """Setup mode until a session asks to reboot (REBOOT) or the serial one exits."""
     essid = "SmartyReader-" + net.mac_suffix()
     password = ap_password(beside(config_path, AP_PASSWORD_FILE))
     address = net.start_access_point(essid, password)

@@ -26,6 +26,10 @@ HELP = """commands:
   help               this text
 keys:"""
 
+# What a session asks for when it ends (Shell.handle's action).
+EXIT = 1
+REBOOT = 2
+
 _TRIES = 3  # wrong passwords in a row before a lockout
 _LOCK_S = 60  # the first lockout; each further one doubles, up to _LOCK_MAX_S
 _LOCK_MAX_S = 960
@@ -109,7 +113,7 @@ def _unquote(text):
 
 class Shell:
     """One session.  handle(line) -> (answer, action): the answer a text or a list of
-    lines; action is None, "exit" or "reboot".  `prompt` is what to show before the next
+    lines; action is None, EXIT or REBOOT.  `prompt` is what to show before the next
     line."""
 
     def __init__(self, config_path, board, guard, ask_password=True, station=False):
@@ -145,11 +149,11 @@ class Shell:
         if not command:
             return "", None
         if command in ("exit", "quit"):
-            return "bye" + (" (not saved: the changes are lost)" if self.changed else ""), "exit"
+            return "bye" + (" (not saved: the changes are lost)" if self.changed else ""), EXIT
         if command == "reboot":
             if self.changed:
                 return "not rebooting: there are unsaved changes (save, or exit)", None
-            return "rebooting", "reboot"
+            return "rebooting", REBOOT
         method = getattr(self, "do_" + command, None)
         if method is None:
             return "unknown command %r: type help" % command, None

@@ -85,7 +85,8 @@ def _once(config_path, board, setup, setup_port):
         port = setup_port or settings["setup.port"]
         settings = None  # the shell reads the config itself: this copy is heap it needs
         gc.collect()
-        return _REBOOT if setup_mode.run(config_path, board, port, log) == "reboot" else _STOP
+        asked = setup_mode.run(config_path, board, port, log)
+        return _REBOOT if asked == setup_mode.REBOOT else _STOP
     settings = None
     log("starting; board %s, topic %s" % (board.get("name"), cfg["mqtt.topic"]))
     if cfg["uart.detach_repl"]:  # the meter's line is the console's: a way back in first
@@ -139,7 +140,8 @@ def _once(config_path, board, setup, setup_port):
         _forget("config")  # checked and handed out: its code and tables are the reader's heap
     gc.collect()
     try:
-        return _REBOOT if asyncio.run(app.run(shell)) == "reboot" else _STOP
+        asked = asyncio.run(app.run(shell))
+        return _REBOOT if shell is not None and asked == shell.REBOOT else _STOP
     finally:
         app.broker.close()
         app.receiver.guard.save()
