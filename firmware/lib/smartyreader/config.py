@@ -254,6 +254,12 @@ def validate(tree, board=None):
         )
     if problems:
         raise ConfigError(problems)
+    with_port(values)
+    return values
+
+
+def with_port(values):
+    """values with mqtt.port set: MQTT's own port (1883, 8883 with TLS) unless given."""
     if values["mqtt.port"] is None:
         values["mqtt.port"] = 8883 if values["mqtt.tls"] else 1883
     return values

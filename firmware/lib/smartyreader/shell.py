@@ -263,9 +263,8 @@ class Shell:
 
         if not values["mqtt.host"]:
             return "set mqtt.host first"
-        if values["mqtt.port"] is None:
-            values["mqtt.port"] = 8883 if values["mqtt.tls"] else 1883
-        topic = values["mqtt.topic"] or "smartyreader"
+        config.with_port(values)
+        topic = values["mqtt.topic"]
         broker = from_config(values, "smartyreader-setup-" + net.mac_suffix(), topic + "/status")
         try:
             broker.connect()
