@@ -68,15 +68,16 @@ class ReplayGuard:
     def save(self):
         if not self._dirty:
             return
-        with open(self.path + ".tmp", "w") as f:
-            for title, counter in self.last.items():
-                f.write("%s %d\n" % (title, counter))
         try:
+            with open(self.path + ".tmp", "w") as f:
+                for title, counter in self.last.items():
+                    f.write("%s %d\n" % (title, counter))
             import os
 
             os.rename(self.path + ".tmp", self.path)
-        except OSError:
-            pass
+        except OSError as e:  # a full filesystem: tried again at the next save
+            log("cannot keep the frame counters in %s (%s)" % (self.path, e))
+            return
         self._saved = time.ticks_ms()
         self._dirty = False
 
@@ -121,7 +122,12 @@ class Receiver:
         queue = self.queue
         sensors = None
         if self.sensors_path and not self.sensors_ready:
-            sensors = open(self.sensors_path, "w")
+            try:
+                sensors = open(self.sensors_path, "w")
+            except OSError as e:  # a full filesystem: readings first, discovery later
+                self.last_error = "cannot write %s (%s): no discovery" % (self.sensors_path, e)
+                log(self.last_error)
+                self.sensors_ready = True
         try:
             state, legacy = self.payloads.write(telegram, queue.slot(), sensors)
         except ValueError as e:  # larger than a slot: say so, count it
