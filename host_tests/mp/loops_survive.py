@@ -101,3 +101,15 @@ async def main(directory):
 
 
 asyncio.run(main(sys.argv[1]))
+
+# persistent trouble: what asks for a restart, and what does not
+r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt"), None, None)
+r._last_good, r._last_bytes = 0, 700000
+print("no frame", r.trouble(700000))
+r.auth_streak = 3
+print("wrong key", r.trouble(700000))
+r._last_good = 690000
+r._memory_errors = [650000, 660000, 670000, 680000, 690000]
+print("memory", r.trouble(700000))
+r._memory_errors = [600000, 660000, 670000, 680000, 690000]
+print("memory spread", r.trouble(700000))
