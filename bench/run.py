@@ -491,7 +491,8 @@ def main():
         firmware_heap,
         "## Memory of the whole firmware on micropython32",
         "Smallest `-X heapsize` (2 KB steps, by bisection) at which the firmware "
-        "(simulated three-phase Smarty with gas and water on a pty, Mosquitto on loopback; discovery, per-field "
+        "(simulated three-phase Smarty with gas and water on a pty, Mosquitto on "
+        "loopback; discovery, per-field "
         "topics and legacy payload on, QoS 1, no TLS; the UART's 2 KB rxbuf held on the "
         "heap as the ESP ports allocate it) publishes every frame with no MemoryError; "
         "asyncio and umqtt frozen as in stock ESP firmware. Targets: 32 KB frozen (an "
