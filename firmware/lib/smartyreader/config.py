@@ -204,6 +204,12 @@ def _pin_problems(values, board):
     return problems
 
 
+def pin_problems(key, value, board):
+    """What is wrong with one pin setting on this board (nothing for other keys): set
+    checks a value without merging the whole config (an ESP8266's heap in setup mode)."""
+    return _pin_problems({key: value}, board)
+
+
 def merge(tree, board=None):
     """(values, problems): the flat config of a config tree over the board's defaults
     and the schema's, and what is wrong with the keys given (not what is missing)."""

@@ -216,9 +216,7 @@ class Shell:
             if len(value) < 8:
                 return "setup.password must have at least 8 characters"
             value = hash_password(value)
-        trial = {}
-        _set(trial, key, value)
-        problems = [p for p in config.merge(trial, self.board)[1] if p.startswith(key)]
+        problems = config.pin_problems(key, value, self.board)
         if problems:
             return "\n".join(problems)
         _set(self.tree, key, value)
