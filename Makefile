@@ -65,7 +65,7 @@ UNIX32_FLAGS := MICROPY_FORCE_32BIT=1 \
 
 NATMOD_ARCHS := x64 x86 xtensa
 
-.PHONY: esp8266-image stress firmware help deps print-debian-packages micropython umqtt natmod check-esp8266 venv test test-c test-py bench demo clean
+.PHONY: esp8266-image stress firmware help deps print-debian-packages micropython umqtt natmod check-esp8266 venv stubs test test-c test-py bench demo clean
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -150,6 +150,15 @@ $(VENV)/.installed: host_tests/requirements.txt
 	$(PY) -m pip install -q --require-hashes --no-deps -r host_tests/requirements.txt
 	touch $@
 
+# The ports' type stubs (host_tests/test_types.py), one directory per port: the two sets
+# share module names (machine, network...), so neither goes into the venv.
+stubs: $(BUILD)/stubs/esp8266/.installed $(BUILD)/stubs/esp32/.installed
+
+$(BUILD)/stubs/%/.installed: host_tests/stubs-%.txt | venv
+	rm -rf $(@D)
+	$(PY) -m pip install -q --require-hashes --no-deps --target $(@D) -r $<
+	touch $@
+
 # ---- tests ----
 
 test: test-c check-esp8266 esp8266-image test-py
@@ -161,7 +170,7 @@ esp8266-image: micropython
 test-c: $(MP_STAMP)
 	$(MAKE) -C $(AESGCM_DIR)/test BUILD=$(BUILD)/ctest VECTORS=$(VECTORS)/gcm
 
-test-py: micropython natmod venv umqtt
+test-py: micropython natmod venv umqtt stubs
 	$(PY) -m pytest -q host_tests
 
 STRESS_RUNS ?= 10

@@ -86,13 +86,18 @@ class Broker:
         try:  # a broker that stops answering must not hang the reader
             client.sock.settimeout(_TIMEOUT_S)
         except (AttributeError, OSError):
-            pass
+            pass  # a TLS socket: the timeout umqtt gave the TCP socket under it holds
+        client.sock = _KeepTimeout(client.sock)
         self._client = client
         self.publish(self._status, b"online", True)
 
     def _tls_context(self):
         """An ssl.SSLContext that, with mqtt.ca, verifies the broker's certificate and
         name (ssl.py's wrap_socket would default to CERT_NONE)."""
+        import sys
+
+        if sys.platform == "esp8266":  # config.validate() refuses it there already
+            raise BrokerError("mqtt.tls: the ESP8266's TLS (axTLS) cannot verify a broker")
         import ssl
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -192,6 +197,22 @@ def from_config(cfg, client_id, status_topic):
         cfg["mqtt.ca"],
         cfg["mqtt.keepalive"],
     )
+
+
+class _KeepTimeout:
+    """The connection's socket, whose timeout umqtt may not undo: umqtt.simple 1.6.0's
+    wait_msg() (each QoS 1 publish waits in it for the PUBACK) calls setblocking(True)
+    after the first byte, which clears the timeout, so the next publish on a link that
+    died would wait forever (on a board: until the watchdog, or for ever)."""
+
+    def __init__(self, sock):
+        self.read, self.write, self.close = sock.read, sock.write, sock.close
+        self._sock = sock
+
+    def setblocking(self, flag):
+        if not flag:
+            self._sock.setblocking(False)
+        # blocking: the timeout stays (blocking, but bounded)
 
 
 def _utf8(text):

@@ -10,6 +10,11 @@ try:
 except ImportError:
     machine = None
 
+# The board's microcontroller (board.json's "mcu": esp8266, esp32, unix): what the
+# port-specific rules below follow.  A board's own sys.platform says the same; on a
+# host, a board model (host_tests/models) runs the boards' rules with unix's platform.
+MCU = sys.platform
+
 
 class Output:
     """An output pin (data request, status LED): set(True) drives it active; a no-op
@@ -34,9 +39,9 @@ class _SerialDevice:
     def __init__(self, path, baudrate, rxbuf):
         import termios
 
-        # The ESP ports allocate a UART's receive buffer from the GC heap (m_new in
-        # ports/esp8266/machine_uart.c and ports/esp32/machine_uart.c): hold as much
-        # here, so the host runs on the heap a board has left.
+        # The ESP8266 port allocates UART0's receive ring from the GC heap (m_new in
+        # ports/esp8266/machine_uart.c): hold as much here, so the host runs on the
+        # heap that board has left.
         self._rxbuf = bytearray(rxbuf)
         try:
             self._file = open(path, "r+b")
@@ -64,7 +69,9 @@ class _SerialDevice:
 class _Uart:
     def __init__(self, uart_id, rx, tx, baudrate, invert, rxbuf):
         kwargs = {"baudrate": baudrate, "rxbuf": rxbuf, "timeout": 0}
-        if sys.platform == "esp32":
+        # sys.platform as well: the type check per port (host_tests/test_types.py) then
+        # skips this branch on the ESP8266, whose UART has no pins or invert options
+        if MCU == "esp32" and sys.platform != "esp8266":
             kwargs["rx"] = rx
             if tx is not None:
                 kwargs["tx"] = tx
@@ -116,7 +123,7 @@ class Watchdog:
 
     def __init__(self):
         self._wdt = None
-        if machine is not None and hasattr(machine, "WDT") and sys.platform == "esp32":
+        if machine is not None and hasattr(machine, "WDT") and MCU == "esp32":
             try:
                 self._wdt = machine.WDT(timeout=WATCHDOG_MS)
             except (TypeError, ValueError, OSError):
@@ -135,7 +142,7 @@ def detach_repl():
     raises ValueError); the meter's UART1 simply takes GPIO1 from it: nothing to do."""
     import os
 
-    if sys.platform == "esp8266":
+    if MCU == "esp8266":
         os.dupterm(None, 1)
 
 
@@ -143,10 +150,13 @@ def button_held(number):
     """Whether the button on pin `number` (to ground, pulled up) is pressed now."""
     if number is None or machine is None or not hasattr(machine, "Pin"):
         return False
-    return machine.Pin(number, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+    try:
+        return machine.Pin(number, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+    except ValueError:  # no such pin, or no pull-up (GPIO16 on the ESP8266): no button
+        return False
 
 
 def reset():
     """Restarts the board; returns on a host, where the caller starts over itself."""
-    if machine is not None and hasattr(machine, "reset") and sys.platform != "linux":
+    if machine is not None and hasattr(machine, "reset") and MCU in ("esp8266", "esp32"):
         machine.reset()
