@@ -163,6 +163,10 @@ def test_pins_are_checked_against_the_board():
         "status_led.pin: GPIO 7 is not usable on the LOLIN D1 mini pro (ESP8266) on a "
         "SmartyReader PCB (usable: 0 1 2 3 4 5 12 13 14 15 16)"
     ]
+    # Pin(16, Pin.IN, Pin.PULL_UP) raises ValueError on the ESP8266 (machine_pin.c)
+    assert problems(dict(GOOD, setup_button={"pin": 16}), board) == [
+        "setup_button.pin: GPIO 16 has no pull-up for a button on this board"
+    ]
 
 
 def test_set_values_are_parsed_as_the_schema_takes_them():

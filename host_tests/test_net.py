@@ -77,7 +77,7 @@ def test_the_watchdog_is_armed_on_the_esp32_only(monkeypatch):
     monkeypatch.setattr(hw, "machine", Machine)
     for platform, armed in (("esp8266", []), ("esp32", [hw.WATCHDOG_MS])):
         Machine.created = []
-        monkeypatch.setattr(hw.sys, "platform", platform)
+        monkeypatch.setattr(hw, "MCU", platform)
         hw.Watchdog().feed()
         assert Machine.created == armed, platform
     assert hw.WATCHDOG_MS > 2 * 10_000  # above the connect and TLS timeouts

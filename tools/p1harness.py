@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -298,6 +299,7 @@ class Firmware:
         setup=False,
         setup_port=None,
         stdin=subprocess.DEVNULL,
+        env=None,
     ):
         cmd = [
             PYTHON,
@@ -315,13 +317,175 @@ class Firmware:
         cmd += ["--board", board] + (["--setup"] if setup else [])
         if setup_port:
             cmd += ["--setup-port", str(setup_port)]
-        self.process = Process(cmd, Path(directory) / "firmware.log", stdin=stdin)
+        log = Path(directory) / "firmware.log"
+        self.process = Process(cmd, log, stdin=stdin, env=dict(os.environ, **(env or {})))
 
     def log(self):
         return self.process.text()
 
     def stop(self, sig=signal.SIGTERM):
         self.process.stop(sig)
+
+
+class Link:
+    """The way from the firmware to the broker (127.0.0.1:target), broken as a test
+    asks, with set(mode):
+    - "up": bytes pass both ways;
+    - "down": the WiFi or the route is gone: connections open now pass no byte any
+      more (closed when the link comes back), new ones are refused;
+    - "mute": a peer that accepts TCP and never answers (no CONNACK);
+    - "http": a peer on the port that is not MQTT (a web server's answer, then close).
+    Every mode but "up" ends what was open."""
+
+    HTTP = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+    def __init__(self, target_port):
+        self.target, self.port, self.mode = target_port, free_port(), "up"
+        self._lock = threading.Lock()
+        self._open = []  # [client, upstream or None, passing]
+        self._server = None
+        self._listen()
+
+    def _listen(self):
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(16)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def _accept(self, server):
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return  # closed: the link is down
+            with self._lock:
+                mode = self.mode
+                if mode == "http":
+                    client.sendall(self.HTTP)
+                    client.close()
+                    continue
+                upstream = None
+                if mode == "up":
+                    try:
+                        upstream = socket.create_connection(("127.0.0.1", self.target), 5)
+                    except OSError:
+                        client.close()
+                        continue
+                conn = [client, upstream, mode == "up"]
+                self._open.append(conn)
+            if upstream is not None:
+                for a, b in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=self._pump, args=(conn, a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(conn, source, sink):
+        import select
+
+        while True:
+            if not conn[2]:  # no byte passes any more: the data waits where it is
+                return
+            try:
+                ready = select.select([source], [], [], 0.2)[0]
+                if not ready:
+                    continue
+                if not conn[2]:
+                    return
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+            except OSError:
+                break
+        _close_all(conn)
+
+    def set(self, mode):
+        with self._lock:
+            old, self.mode = self.mode, mode
+            held, self._open = self._open, []
+            for conn in held:
+                conn[2] = False
+            if mode == "down" and self._server is not None:
+                self._unlisten()
+        if old == "down" or mode != "down":
+            for conn in held:  # the dead connections are gone when the link returns
+                _close_all(conn)
+        else:
+            with self._lock:
+                self._open = held  # frozen until the link comes back
+        if mode != "down" and self._server is None:
+            self._listen()
+
+    def stop(self):
+        self.set("down")
+        self.set("mute")
+        with self._lock:
+            if self._server is not None:
+                self._unlisten()
+
+    def _unlisten(self):
+        try:  # wakes the thread in accept(), which close() alone would not
+            self._server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._server.close()
+        self._server = None
+
+
+def _close_all(conn):
+    for s in conn[:2]:
+        if s is not None:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+class BoardModel:
+    """The world of a firmware run on a board model (host_tests/models): the radio and
+    the DNS (files the models read), the meter's UART (the simulator's pty), and the
+    names the DNS knows.  env() is what the firmware process needs."""
+
+    MODELS = ROOT / "host_tests" / "models"
+
+    def __init__(self, directory, mcu, uarts, hosts):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.mcu, self.uarts, self.hosts = mcu, uarts, hosts
+        self.wifi("up")
+        self.dns("ok")
+
+    def wifi(self, state):
+        (self.dir / "wifi").write_text(state)
+
+    def dns(self, state):
+        (self.dir / "dns").write_text(state)
+
+    def heapsize(self, board_heap, runtime="micropython32"):
+        """The -X heapsize that leaves the firmware `board_heap` bytes: the models are
+        Python here, on the heap, where the boards' machine and network are C."""
+        probe = (
+            "import gc; gc.collect(); a = gc.mem_alloc()\n"
+            "import machine, network, os, socket\n"
+            "gc.collect(); print(gc.mem_alloc() - a)"
+        )
+        env = dict(os.environ, MICROPYPATH=f"{self.MODELS}:.frozen", **self.env())
+        cost = subprocess.run(
+            [str(ROOT / "build" / "bin" / runtime), "-X", "heapsize=256k", "-c", probe],
+            env=env, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return str(board_heap + int(cost))
+
+    def env(self):
+        env = {
+            "SMARTY_MODEL": self.mcu,
+            "SMARTY_MODEL_DIR": str(self.dir),
+            "SMARTY_HOSTS": ",".join(f"{n}={a}" for n, a in self.hosts.items()),
+        }
+        for uart_id, path in self.uarts.items():
+            env[f"SMARTY_UART{uart_id}"] = str(path)
+        return env
 
 
 class Rig:

@@ -180,7 +180,7 @@ def _closest(key):
 _PIN_KEYS = ("uart.rx", "uart.tx", "data_request.pin", "status_led.pin", "setup_button.pin")
 _OUTPUT_PINS = ("uart.tx", "data_request.pin", "status_led.pin")
 # board.json: the config keys above (the board's defaults) and these of its own
-_BOARD_KEYS = ("name", "mcu", "arch", "gpio", "input_only")  # and flash.* (tools/flash.py)
+_BOARD_KEYS = ("name", "mcu", "arch", "gpio", "input_only", "no_pull")  # and flash.* (tools/flash.py)
 _MCUS = ("esp8266", "esp32", "unix")
 
 
@@ -201,6 +201,8 @@ def _pin_problems(values, board):
             )
         elif key in _OUTPUT_PINS and pin in board.get("input_only", ()):
             problems.append("%s: GPIO %d is input only on this board" % (key, pin))
+        elif key == "setup_button.pin" and pin in board.get("no_pull", ()):
+            problems.append("%s: GPIO %d has no pull-up for a button on this board" % (key, pin))
     return problems
 
 

@@ -22,6 +22,9 @@ except ImportError:
 _PAUSE_MS = const(100)  # between rounds, when nothing waits
 _WIFI_WAIT_S = const(5)  # an association may take this long before we ask again (doubling)
 _MAX_BACKOFF_S = const(60)
+# readings published in one go: each waits for its PUBACK, and the UART's 2 KB must not
+# overflow (nor the ESP32's watchdog starve) meanwhile
+_BATCH = const(5)
 
 
 class Publisher:
@@ -78,7 +81,7 @@ class Publisher:
         except OSError:
             return  # no telegram read yet
         node = publish.node_id(meter)
-        # written into the queue's RAM slot: free, as send_queued() has just emptied it
+        # written into the queue's RAM slot: free, as the queue is empty
         buf = self.queue.slot()
         with sensors:
             for config_topic, length in publish.discovery(
@@ -96,10 +99,12 @@ class Publisher:
         self._discovery_sent = True
 
     def send_queued(self):
-        """The waiting readings, oldest first; per-field topics for the newest."""
+        """The waiting readings, oldest first, at most _BATCH of them (a day queued on
+        flash goes out in rounds, the meter read in between); per-field topics for the
+        newest."""
         queue, broker = self.queue, self.broker
         state_topic = self.topic + "/state"
-        while True:
+        for _ in range(_BATCH):
             reading = queue.oldest()
             if reading is None:
                 return
@@ -147,10 +152,14 @@ class Publisher:
                     self.connect()
                     backoff = 1
                 self.send_queued()
+                if self.queue.waiting:
+                    await asyncio.sleep_ms(0)  # the reader's turn, then the next batch
+                    continue
+                # the queue is empty: its RAM slot is free for discovery and diagnostics
                 self.send_discovery()
                 now = time.ticks_ms()
                 if time.ticks_diff(now, next_diag) >= 0:
-                    buf = self.queue.slot()  # free: send_queued() has just emptied it
+                    buf = self.queue.slot()
                     length = self.diagnostics(buf)
                     self.broker.publish(self.topic + "/diag", buf[:length])
                     next_diag = time.ticks_add(now, self.diag_interval_ms)

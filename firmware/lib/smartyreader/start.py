@@ -66,6 +66,7 @@ def main(config_path="config.json", board_path="board.json", setup=False, setup_
     board = _read_board(board_path)
     if board is None:
         return 2
+    hw.MCU = board.get("mcu") or hw.MCU
     while True:
         action = _once(config_path, board, setup, setup_port)
         setup = "the P1 port cannot be opened" if action == _P1_FAILED else False

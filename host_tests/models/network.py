@@ -1,0 +1,126 @@
+# A model of `network` as MicroPython 1.25's ESP8266 and ESP32 ports have it (the unix
+# port has none), for the firmware on the unix port as on a board.  The radio's world is
+# a file the test writes: SMARTY_MODEL_DIR/wifi holds "up" (the home network in reach,
+# the default) or "down".  The traffic itself goes over the host's loopback; the tests
+# cut it where the radio would (p1harness.Link) when they take the WiFi down.
+
+import os
+
+MCU = os.getenv("SMARTY_MODEL")
+_DIR = os.getenv("SMARTY_MODEL_DIR") or "."
+
+STA_IF, AP_IF = 0, 1
+AUTH_OPEN, AUTH_WEP, AUTH_WPA_PSK, AUTH_WPA2_PSK, AUTH_WPA_WPA2_PSK = 0, 1, 2, 3, 4
+
+if MCU == "esp8266":  # the SDK's station_status_t (ports/esp8266/network_wlan.c)
+    STAT_IDLE, STAT_CONNECTING, STAT_WRONG_PASSWORD = 0, 1, 2
+    STAT_NO_AP_FOUND, STAT_CONNECT_FAIL, STAT_GOT_IP = 3, 4, 5
+else:  # ports/esp32/modnetwork.h and modnetwork_globals.h (IDF wifi_err_reason_t)
+    STAT_IDLE, STAT_CONNECTING, STAT_GOT_IP = 1000, 1001, 1010
+    STAT_BEACON_TIMEOUT, STAT_NO_AP_FOUND, STAT_WRONG_PASSWORD = 200, 201, 202
+    STAT_CONNECT_FAIL, STAT_HANDSHAKE_TIMEOUT = 203, 204
+
+_hostname = "mpy-esp8266" if MCU == "esp8266" else "mpy-esp32"
+
+
+def hostname(name=None):
+    """extmod/modnetwork.c (1.25): set before the interface comes up."""
+    global _hostname
+    if name is None:
+        return _hostname
+    if len(name) > 32:
+        raise ValueError("hostname too long")
+    _hostname = name
+
+
+def _air():
+    try:
+        with open(_DIR + "/wifi") as f:
+            return f.read().strip() or "up"
+    except OSError:
+        return "up"
+
+
+_interfaces = {}
+
+
+class WLAN:
+    """One object per interface, as the ports keep (network.WLAN(STA_IF) twice is the
+    same interface).  Once connect() was asked, the driver reconnects by itself when the
+    network comes back (the ESP8266 SDK's auto-connect; the ESP32 port's event handler
+    calls esp_wifi_connect() again on WIFI_EVENT_STA_DISCONNECTED), and reports
+    STAT_CONNECTING meanwhile."""
+
+    def __new__(cls, interface=STA_IF):
+        if interface not in (STA_IF, AP_IF):
+            raise ValueError("invalid WLAN interface identifier")
+        if interface not in _interfaces:
+            wlan = object.__new__(cls)
+            wlan._if, wlan._active, wlan._wanted = interface, False, False
+            wlan._config = {"mac": bytes((0x5C, 0xCF, 0x7F, 0x12, 0x34, interface + 0x56))}
+            wlan._static = None
+            _interfaces[interface] = wlan
+        return _interfaces[interface]
+
+    def __init__(self, interface=STA_IF):
+        pass
+
+    def active(self, on=None):
+        if on is None:
+            return self._active
+        self._active = bool(on)
+        if not on:
+            self._wanted = False
+
+    def connect(self, ssid=None, key=None, **kw):
+        if not self._active:
+            # esp8266: error_check(...,"STA required"); esp32: ESP_ERR_WIFI_NOT_STARTED
+            raise OSError("STA required" if MCU == "esp8266" else "Wifi Not Started")
+        if MCU == "esp32" and self.status() == STAT_CONNECTING:
+            # network_wlan.c: esp_wifi_connect() -> ESP_ERR_WIFI_STATE (micropython#17661)
+            raise OSError("Wifi Internal State Error")
+        self._wanted = True
+
+    def disconnect(self):
+        self._wanted = False
+
+    def status(self, param=None):
+        if param == "rssi":
+            return -60
+        if not self._active or not self._wanted:
+            return STAT_IDLE
+        return STAT_GOT_IP if _air() == "up" else STAT_CONNECTING
+
+    def isconnected(self):
+        if self._if == AP_IF:
+            return self._active
+        return self.status() == STAT_GOT_IP
+
+    def ifconfig(self, config=None):
+        if config is not None:
+            if len(config) != 4:
+                raise ValueError("invalid arguments")  # network_wlan.c: a 4-tuple
+            self._static = tuple(config)
+            return
+        if self._if == AP_IF:
+            return ("192.168.4.1", "255.255.255.0", "192.168.4.1", "0.0.0.0")
+        if not self.isconnected():
+            return ("0.0.0.0", "0.0.0.0", "0.0.0.0", "0.0.0.0")
+        return self._static or ("192.168.1.50", "255.255.255.0", "192.168.1.1", "192.168.1.1")
+
+    def config(self, *args, **kw):
+        if args:
+            if args[0] not in self._config:
+                raise ValueError("unknown config param")
+            return self._config[args[0]]
+        for name, value in kw.items():
+            if name == "password" and value is not None and 0 < len(value) < 8:
+                raise ValueError("invalid password")  # WPA2 needs 8 or more (the SDK)
+            self._config[name] = value
+
+    def scan(self):
+        if not self._active:
+            raise OSError("STA must be active")
+        if _air() != "up":
+            return []
+        return [(b"home", b"\x11\x22\x33\x44\x55\x66", 6, -60, AUTH_WPA2_PSK, False)]

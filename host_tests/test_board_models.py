@@ -1,0 +1,228 @@
+"""The firmware on the board models (host_tests/models: machine, network, os, socket as
+MicroPython 1.25's ESP8266 and ESP32 ports have them), each at its heap, the application
+frozen in, through what a home network does to a board: the WiFi lost and back twice,
+the broker unreachable for 2 minutes, a DNS that hangs, a peer that accepts TCP and
+never answers CONNACK, a peer on the port that is not MQTT.  No watchdog reset, no
+restart, and every reading the meter sent is published once, in order, with exact
+values.  The meter sends every 10 s, as a Smarty does: a UART ring of 2 KB holds one
+frame, so the firmware must never block much longer than that."""
+
+import json
+import os
+import sys
+import time
+from decimal import Decimal
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import p1harness as h  # noqa: E402
+
+KEY = "000102030405060708090a0b0c0d0e0f"
+# (board folder, mcu, heap left to the firmware): the ESP8266's 38 KB heap (about 36 KB
+# free); an ESP32 has over 100 KB free, tested at 64 KB
+BOARDS = (
+    ("lolin_d1_mini_pro", "esp8266", 36 * 1024),
+    ("mhet_esp32minikit", "esp32", 64 * 1024),
+)
+
+
+class Board:
+    def __init__(self, rig, folder, mcu, heap, broker_port, link):
+        self.mcu, self.topic = mcu, "smarty-" + mcu
+        directory = rig.dir / mcu
+        directory.mkdir()
+        self.sim = rig.add(h.Simulator(directory, KEY, interval=10.0))
+        board = json.loads((ROOT / "boards" / folder / "board.json").read_text())
+        self.model = h.BoardModel(
+            directory / "air",
+            mcu,
+            {board["uart"]["id"]: self.sim.link},
+            {"broker.home": "127.0.0.1"},
+        )
+        config = directory / "config.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "meter": {"key": KEY},
+                    "wifi": {"ssid": "home", "password": "secret123"},
+                    "mqtt": {
+                        "host": "broker.home",
+                        "port": link.port,
+                        "topic": self.topic,
+                        "client_id": "model-" + mcu,
+                    },
+                    "diag": {"interval": 10},
+                }
+            )
+        )
+        self.firmware = rig.add(
+            h.Firmware(
+                directory,
+                config,
+                heapsize=self.model.heapsize(heap),
+                frozen=True,
+                board=folder,
+                path=[h.BoardModel.MODELS],
+                env=self.model.env(),
+            )
+        )
+        self.sub = rig.subscriber(broker_port, self.topic + "/#")
+
+    def states(self):
+        return [
+            json.loads(p, parse_float=Decimal) for _, p in self.sub.messages(self.topic + "/state")
+        ]
+
+    def published(self):
+        return [s["timestamp"] for s in self.states()]
+
+
+@pytest.fixture
+def rig(tmp_path):
+    rig = h.Rig(tmp_path, KEY)
+    yield rig
+    rig.stop()
+
+
+def iso(raw):
+    return "20%s-%s-%sT%s:%s:%s%s" % (
+        raw[0:2], raw[2:4], raw[4:6], raw[6:8], raw[8:10], raw[10:12],
+        "+02:00" if raw[12] == "S" else "+01:00",
+    )  # fmt: skip
+
+
+def test_what_a_home_network_does_to_a_board(rig):
+    broker = rig.broker()
+    link = rig.add(h.Link(broker.port))
+    boards = [Board(rig, *b, broker.port, link) for b in BOARDS]
+
+    def wait(predicate, timeout, what):
+        try:
+            return h.wait_for(predicate, timeout, what)
+        except TimeoutError:
+            logs = "\n".join(f"--- {b.mcu}:\n{b.firmware.log()[-2500:]}" for b in boards)
+            pytest.fail(f"timed out waiting for {what}\n{logs}")
+
+    def each_publishes_anew(what):
+        before = [len(b.published()) for b in boards]
+        wait(
+            lambda: all(len(b.published()) > n for b, n in zip(boards, before)),
+            150,
+            "a reading published by each board after " + what,
+        )
+
+    def set_world(wifi="up", dns="ok", link_mode="up"):
+        for b in boards:
+            b.model.wifi(wifi)
+            b.model.dns(dns)
+        link.set(link_mode)
+
+    wait(lambda: all(b.published() for b in boards), 90, "the first readings")
+    for outage in (1, 2):  # the WiFi lost and back, twice
+        set_world(wifi="down", link_mode="down")
+        time.sleep(25)  # the outage's length; the firmware is watched afterwards
+        set_world()
+        each_publishes_anew("WiFi outage %d" % outage)
+    set_world(link_mode="down")  # the broker unreachable for 2 minutes
+    time.sleep(120)
+    set_world()
+    each_publishes_anew("the broker's 2 minutes away")
+    set_world(dns="hang", link_mode="down")  # the connection breaks; every lookup hangs
+    time.sleep(40)
+    set_world()
+    each_publishes_anew("the DNS hanging")
+    set_world(link_mode="mute")  # accepts TCP, never a CONNACK
+    time.sleep(30)
+    set_world(link_mode="http")  # a web server on the broker's port
+    time.sleep(30)
+    set_world()
+    each_publishes_anew("a mute peer and a peer that is not MQTT")
+
+    for b in boards:
+        sent = [iso(f["timestamp"]) for f in b.sim.frames()]
+        first = b.published()[0]
+        expected = sent[sent.index(first) :]  # what was sent once the firmware read
+        wait(
+            lambda b=b, expected=expected: b.published()[-1:] == expected[-1:],
+            120,
+            f"the {b.mcu} board to publish what the meter sent",
+        )
+        published = b.published()
+        assert published == expected[: len(published)], f"{b.mcu}: a reading lost or twice"
+        assert len(published) >= len(expected)
+        sent_values = {iso(f["timestamp"]): f["values"] for f in b.sim.frames()}
+        for state in b.states():
+            values = sent_values[state["timestamp"]]
+            assert state["energy_import"] == Decimal(values["1-0:1.8.0"])
+        log = b.firmware.log()
+        assert "WATCHDOG RESET" not in log, f"{b.mcu}: the watchdog fired"
+        assert "ring full" not in log, f"{b.mcu}: the UART dropped bytes (the loop blocked)"
+        assert "restarting after" not in log and b.firmware.process.alive(), b.mcu
+        for what in ("WiFi down", "cannot reach the MQTT broker", "not as an MQTT broker"):
+            assert what in log, f"{b.mcu}: the log does not say {what!r}"
+        assert log.count("connected to the MQTT broker") >= 5
+    esp32_log = boards[1].firmware.log()
+    assert "watchdog armed, 30000 ms" in esp32_log  # the ESP32's, fed all along
+    assert "watchdog armed" not in boards[0].firmware.log()  # not on the ESP8266 (hw.py)
+
+
+# What the ESP8266 and ESP32 ports of MicroPython 1.25 do (the models cite the source):
+# the firmware's hw and net code must live with each.
+PORT_RULES = {
+    "esp8266": {
+        "pin 16 pulled up": "ValueError(Pin(16) doesn't support pull)",
+        "button on GPIO16": "False",  # no crash at boot: no button there
+        "button on GPIO0": "False",
+        "UART(2)": "ValueError(UART(2) does not exist)",
+        "UART(1) read": "OSError(UART(1) can't read)",
+        "UART invert": "AttributeError(type object 'UART' has no attribute 'INV_RX')",
+        "UART0 on 3/1": "ok",
+        "dupterm slot 1": "ok",
+        "detach_repl": "ok",
+        "WDT(1)": "ValueError(WDT(1) does not exist)",
+        "watchdog armed": "False",  # hw.py: not on the ESP8266
+        "connect twice": "None None None SmartyReader",
+        "wlan status": "True",
+    },
+    "esp32": {
+        "pin 16 pulled up": "<Pin>",
+        "button on GPIO16": "False",
+        "button on GPIO0": "False",
+        "UART(2)": "ok",
+        "UART(1) read": "None",
+        "UART invert": "ok",
+        "UART0 on 3/1": "ok",
+        "dupterm slot 1": "ValueError(invalid dupterm index)",
+        "detach_repl": "ok",  # hw.py: nothing to detach on the ESP32
+        "WDT(1)": "ValueError(WDT(1) does not exist)",
+        "watchdog armed": "True",
+        "connect twice": "None None Wifi Internal State Error SmartyReader",
+        "wlan status": "True",
+    },
+}
+
+
+@pytest.mark.parametrize("mcu", sorted(PORT_RULES))
+def test_the_firmware_lives_with_each_port(mcu, tmp_path):
+    from conftest import MP_SCRIPTS, run_micropython
+
+    model = h.BoardModel(tmp_path, mcu, {}, {})
+    for name, value in model.env().items():
+        os.environ[name] = value
+    try:
+        out = run_micropython(
+            "micropython32",
+            MP_SCRIPTS / "on_models.py",
+            micropypath=[h.BoardModel.MODELS, ROOT / "firmware" / "lib", ".frozen"],
+        )
+    finally:
+        for name in model.env():
+            del os.environ[name]
+    lines = [line for line in out.splitlines() if not line.startswith("model ")]
+    results = dict(line.split(": ", 1) for line in lines)
+    results = {k: ("<Pin>" if v.startswith("<Pin") else v) for k, v in results.items()}
+    assert "WATCHDOG RESET" not in out
+    assert results == PORT_RULES[mcu]
