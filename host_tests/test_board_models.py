@@ -30,7 +30,7 @@ BOARDS = (
 
 
 class Board:
-    def __init__(self, rig, folder, mcu, heap, broker_port, link):
+    def __init__(self, rig, folder, mcu, heap, broker_port, link, **settings):
         self.mcu, self.topic = mcu, "smarty-" + mcu
         directory = rig.dir / mcu
         directory.mkdir()
@@ -55,6 +55,7 @@ class Board:
                         "client_id": "model-" + mcu,
                     },
                     "diag": {"interval": 10},
+                    **settings,
                 }
             )
         )
@@ -226,3 +227,56 @@ def test_the_firmware_lives_with_each_port(mcu, tmp_path):
     results = {k: ("<Pin>" if v.startswith("<Pin") else v) for k, v in results.items()}
     assert "WATCHDOG RESET" not in out
     assert results == PORT_RULES[mcu]
+
+
+def test_setup_mode_stands_in_for_a_lost_wifi_and_the_log_line(rig):
+    """Defect 11: after a WiFi password change the board is out of reach (no setup
+    button on the PCB, the console is the meter's line).  After wifi.fallback_min without
+    the home WiFi the board resets into setup mode (access point and shell: the reader's
+    heap has no room for both), which ends when the home WiFi is back; the readings
+    queued before it are published.  Defect 14: the log on UART1's TX (GPIO2, D4), the
+    status LED off that pin."""
+    broker = rig.broker()
+    link = rig.add(h.Link(broker.port))
+    shell_port = h.free_port()
+    board = Board(
+        rig,
+        *BOARDS[0],
+        broker.port,
+        link,
+        wifi={"ssid": "home", "password": "secret123", "fallback_min": 1},
+        setup={"password": "letmein123", "port": shell_port},
+        log={"tx": 2},
+    )
+    log = board.firmware.log
+
+    def wait(predicate, timeout, what):
+        try:
+            return h.wait_for(predicate, timeout, what)
+        except TimeoutError:
+            pytest.fail(f"timed out waiting for {what}\n{log()[-3000:]}")
+
+    wait(lambda: len(board.published()) >= 2, 90, "the first readings")
+    board.model.wifi("down")
+    link.set("down")
+    wait(lambda: "setup: join the WiFi SmartyReader-" in log(), 150, "setup mode")
+    before = [iso(f["timestamp"]) for f in board.sim.frames()]  # read before setup mode
+    assert "no home WiFi for 1 min: setup mode" in log() and "machine.reset()" in log()
+    client = h.SetupClient(shell_port)
+    assert client.greeting.endswith("Password:") and client.prompt == "password: "
+    assert "Type help" in client.command("letmein123")
+    assert 'wifi.ssid = "home"' in client.command("show wifi")
+    client.close()
+    board.model.wifi("up")
+    link.set("up")
+    wait(lambda: "the home WiFi is back: reading the meter again" in log(), 60, "the way back")
+    wait(lambda: log().count("starting; board LOLIN") == 2, 60, "the reader again")
+    wait(lambda: before[-2] in board.published(), 120, "the readings queued before")
+    published = board.published()
+    assert published == sorted(set(published))  # once each, in order
+    first = before.index(published[0])
+    assert set(before[first:-1]) <= set(published)  # the last one may be in setup mode's
+    assert "WATCHDOG RESET" not in log() and "restarting after" not in log()
+    tx = (board.model.dir / "uart1.tx").read_text()  # the log line, from each boot
+    assert tx.count("smartyreader: starting; board LOLIN") == 2
+    assert "no home WiFi for 1 min" in tx

@@ -19,6 +19,7 @@ p1.py run --config FILE [--runtime micropython|micropython32] [--setup]
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -78,7 +79,12 @@ def run(args):
         cmd.append(f"--setup-port={args.setup_port}")
     env = dict(os.environ, MICROPYPATH=firmware_path(args.path or (), args.frozen))
     try:
-        return subprocess.call(cmd, env=env)
+        while True:
+            status = subprocess.call(cmd, env=env)
+            # a board model's machine.reset() kills the runtime: the board starts again
+            if status != -signal.SIGKILL or not os.getenv("SMARTY_MODEL"):
+                return status
+            print("p1 run: the board model was reset: starting again", flush=True)
     except KeyboardInterrupt:
         return 130
 

@@ -166,7 +166,10 @@ class UART:
         return n
 
     def write(self, data):
-        return len(data)  # a debug line: nothing listens on the model's TX
+        """What goes out on TX lands in SMARTY_MODEL_DIR/uart<id>.tx (the log line)."""
+        with open("%s/uart%d.tx" % (os.getenv("SMARTY_MODEL_DIR") or ".", self.id), "a") as f:
+            f.write(data)
+        return len(data)
 
 
 # ---- WDT ----

@@ -19,7 +19,6 @@ def step(name):
     base = now
 
 
-
 import asyncio  # noqa: E402, F401
 
 step("asyncio")

@@ -13,19 +13,16 @@ from smarty.gcm import LUXEMBOURG_AUTH_KEY
 from smarty.keys import parse_key
 from smarty.reader import Reader
 
-from . import broker, net
+from . import beside, broker, net
 from .publish import Payloads, SlotWriter
 from .publisher import Publisher
 from .queue import Queue
 from .receiver import Receiver, ReplayGuard
 
+_WIFI_POLL_S = 5  # how often the WiFi watch looks
+REBOOT = 1  # what App.run() ends with: a shell session asked for a reboot
+NO_WIFI = 2  # ... the home WiFi was away too long: setup mode
 _SLOT_BYTES = 2048  # a Smarty with gas and water: a 1.5 KB state and its legacy payload
-
-
-def data_path(config_path, name):
-    """A file of the reader's own (queue, counters, sensors) beside config.json."""
-    slash = config_path.rfind("/")
-    return config_path[: slash + 1] + name
 
 
 class App:
@@ -33,7 +30,7 @@ class App:
         # The buffers first, before the heap fragments.
         buffer = bytearray(cfg["buffer.frame_bytes"])
         self.queue = Queue(
-            data_path(config_path, "queue"),
+            beside(config_path, "queue"),
             slots=1,  # the next reading waits on flash if the broker has not taken this one
             slot_size=_SLOT_BYTES,
             max_readings=cfg["buffer.readings"],
@@ -45,12 +42,12 @@ class App:
             buffer=buffer,
         )
         topic = cfg["mqtt.topic"]
-        sensors = data_path(config_path, "sensors.txt")
+        sensors = beside(config_path, "sensors.txt")
         payloads = Payloads(legacy=cfg["mqtt.legacy"])
         self.receiver = Receiver(
             port,
             self.reader,
-            ReplayGuard(data_path(config_path, "counters.txt")),
+            ReplayGuard(beside(config_path, "counters.txt")),
             payloads,
             self.queue,
             sensors if cfg["mqtt.discovery"] else None,
@@ -112,15 +109,56 @@ class App:
         writer.close()
         return writer.length
 
-    async def run(self, shell=None):
-        """Reads and publishes; with the station shell, until it asks for a reboot."""
-        tasks = [
-            asyncio.create_task(self.receiver.run()),
-            asyncio.create_task(self.publisher.run()),
-        ]
-        if shell is None:
-            return await asyncio.gather(*tasks)  # they run until stopped (or Restart)
-        action = await shell.run(serial=False)
+    async def run(self, shell=None, no_wifi_ms=0, fallback_path=None):
+        """Reads and publishes until a shell session asks for a reboot (REBOOT), the home
+        WiFi has been away for no_wifi_ms (NO_WIFI: setup mode, the way back in after a
+        WiFi password change), or a task fails (its exception, e.g. Restart).  `shell`:
+        the station shell (setup.Server).  `fallback_path`: the setup fallbacks' count,
+        forgotten once the home WiFi is back."""
+        self._done, self._ended = asyncio.Event(), None
+        jobs = [self.receiver.run(), self.publisher.run()]
+        if shell is not None:
+            jobs.append(self._serve(shell))
+        if no_wifi_ms:
+            jobs.append(self._watch_wifi(no_wifi_ms, fallback_path))
+        tasks = [asyncio.create_task(self._job(job)) for job in jobs]
+        await self._done.wait()
         for task in tasks:
             task.cancel()
-        return action
+        if isinstance(self._ended, Exception):
+            raise self._ended
+        return self._ended
+
+    async def _job(self, job):
+        try:
+            self._ended = await job
+        except Exception as e:  # noqa: BLE001 - handed to run(), which raises it
+            self._ended = e
+        self._done.set()
+
+    @staticmethod
+    async def _serve(shell):
+        return REBOOT if await shell.run(serial=False) == shell.REBOOT else None
+
+    async def _watch_wifi(self, limit_ms, fallback_path):
+        lost = time.ticks_ms()
+        while True:
+            await asyncio.sleep(_WIFI_POLL_S)
+            if self.publisher.wifi.connected():
+                lost = None
+                if fallback_path:
+                    _remove(fallback_path)
+                    fallback_path = None
+            elif lost is None:
+                lost = time.ticks_ms()
+            elif time.ticks_diff(time.ticks_ms(), lost) >= limit_ms:
+                return NO_WIFI
+
+
+def _remove(path):
+    import os
+
+    try:
+        os.remove(path)
+    except OSError:
+        pass

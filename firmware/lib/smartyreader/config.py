@@ -72,6 +72,10 @@ SCHEMA = (
     ("wifi.netmask", None, _address),
     ("wifi.gateway", None, _address),
     ("wifi.dns", None, _address),
+    # minutes without the home WiFi before setup mode stands in for it (the way back in
+    # after a WiFi password change), until it is back or 5 min pass without a session;
+    # twice as long before the next time (up to 16 times); 0: never
+    ("wifi.fallback_min", 10, _int_range(0, 1440)),
     ("mqtt.host", REQUIRED, _text),
     ("mqtt.port", None, _int_range(1, 65535)),  # 1883, or 8883 with TLS
     ("mqtt.topic", "smartyreader", _topic),
@@ -105,10 +109,14 @@ SCHEMA = (
     ("buffer.readings", 8640, _int_range(1, 100000)),  # on flash: 24 h of readings
     ("buffer.frame_bytes", 2048, _int_range(1300, 8192)),
     ("diag.interval", 60, _int_range(5, 3600)),
+    # the log on a transmit-only UART: ESP8266 GPIO2 (UART1's TX, D4), ESP32 any output
+    # pin (UART2); the status LED leaves that pin
+    ("log.tx", None, _pin),
+    ("log.baudrate", 115200, _int_range(1200, 921600)),
     ("name", None, _text),  # the device's name in Home Assistant (default: Smarty <meter id>)
 )
 _KEYS = {entry[0]: entry for entry in SCHEMA}
-_KEYS_IN_ORDER = [entry[0] for entry in SCHEMA]
+SCHEMA_KEYS = [entry[0] for entry in SCHEMA]
 
 
 class ConfigError(ValueError):
@@ -177,10 +185,24 @@ def _closest(key):
     return best if _distance(best, key) <= 2 else None
 
 
-_PIN_KEYS = ("uart.rx", "uart.tx", "data_request.pin", "status_led.pin", "setup_button.pin")
-_OUTPUT_PINS = ("uart.tx", "data_request.pin", "status_led.pin")
+_PIN_KEYS = (
+    "uart.rx",
+    "uart.tx",
+    "data_request.pin",
+    "status_led.pin",
+    "setup_button.pin",
+    "log.tx",
+)
+_OUTPUT_PINS = ("uart.tx", "data_request.pin", "status_led.pin", "log.tx")
 # board.json: the config keys above (the board's defaults) and these of its own
-_BOARD_KEYS = ("name", "mcu", "arch", "gpio", "input_only", "no_pull")  # and flash.* (tools/flash.py)
+_BOARD_KEYS = (
+    "name",
+    "mcu",
+    "arch",
+    "gpio",
+    "input_only",
+    "no_pull",
+)  # and flash.* (tools/flash.py)
 _MCUS = ("esp8266", "esp32", "unix")
 
 
@@ -203,6 +225,8 @@ def _pin_problems(values, board):
             problems.append("%s: GPIO %d is input only on this board" % (key, pin))
         elif key == "setup_button.pin" and pin in board.get("no_pull", ()):
             problems.append("%s: GPIO %d has no pull-up for a button on this board" % (key, pin))
+        elif key == "log.tx" and board.get("mcu") == "esp8266" and pin != 2:
+            problems.append("log.tx: the ESP8266's transmit-only UART1 is on GPIO 2 (D4)")
     return problems
 
 
@@ -263,6 +287,8 @@ def validate(tree, board=None):
     if problems:
         raise ConfigError(problems)
     with_port(values)
+    if values["log.tx"] is not None and values["log.tx"] == values["status_led.pin"]:
+        values["status_led.pin"] = None  # the log line takes the LED's pin (LOLIN: GPIO2)
     return values
 
 
@@ -361,7 +387,7 @@ def static_address(values):
 def show_lines(values, keys=None):
     """The config (or the keys given), a "key = value" line each, secrets masked."""
     lines = []
-    for key in keys or _KEYS_IN_ORDER:
+    for key in keys or SCHEMA_KEYS:
         value = values.get(key)
         if key in SECRETS and value:
             value = "****" + str(value)[-2:] if key.startswith("meter.") else "****"

@@ -146,6 +146,19 @@ def detach_repl():
         os.dupterm(None, 1)
 
 
+def log_line(tx, baudrate):
+    """The transmit-only UART for the log on pin `tx`: the ESP8266's UART1, whose TX is
+    GPIO2 only (ports/esp8266/uart.c); the ESP32's UART2 (UART1 is the meter's).  None
+    where there is none (a host: the log is on the console)."""
+    if machine is None or not hasattr(machine, "UART"):
+        return None
+    if MCU == "esp8266":
+        return machine.UART(1, baudrate)
+    if MCU == "esp32" and sys.platform != "esp8266":
+        return machine.UART(2, baudrate, tx=tx)
+    return None
+
+
 def button_held(number):
     """Whether the button on pin `number` (to ground, pulled up) is pressed now."""
     if number is None or machine is None or not hasattr(machine, "Pin"):

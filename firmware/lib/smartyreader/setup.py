@@ -8,21 +8,16 @@
 
 import os
 import sys
+import time
 
 import asyncio
 
-from . import net
+from . import beside, net
 from .shell import REBOOT, Guard, Shell
 
 AP_PASSWORD_FILE = "ap_password.txt"
 _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # 32 symbols, without 0 o 1 l look-alikes
 _IAC = 255  # telnet: a command follows (3 bytes; a subnegotiation runs to IAC SE)
-
-
-def beside(config_path, name):
-    """A file in the directory config.json is in."""
-    slash = config_path.rfind("/")
-    return config_path[: slash + 1] + name
 
 
 def ap_password(path):
@@ -120,6 +115,7 @@ class Server:
         self.done = asyncio.Event()
         self.action = None
         self.sessions = 0
+        self.last_session = time.ticks_ms()  # when the last TCP session ended (or began)
 
     async def _session(self, lines, write, ask_password):
         shell = Shell(self.config_path, self.board, self.guard, ask_password, self.station)
@@ -167,6 +163,7 @@ class Server:
             action = None
         finally:
             self.sessions -= 1
+            self.last_session = time.ticks_ms()
             try:
                 writer.close()
                 await writer.wait_closed()
@@ -198,8 +195,11 @@ class Server:
         return self.action
 
 
-def run(config_path, board, port, log):
-    """Setup mode until a session asks to reboot (REBOOT) or the serial one exits."""
+def run(config_path, board, port, log, home=None, window_s=300):
+    """Setup mode until a session asks to reboot (REBOOT) or the serial one exits.
+    `home`: the home WiFi (a net.WiFi), when setup mode stands in for it (no home WiFi
+    for a while): REBOOT as soon as it is back, or once window_s pass without a TCP
+    session, to read the meter again."""
     essid = "SmartyReader-" + net.mac_suffix()
     password = ap_password(beside(config_path, AP_PASSWORD_FILE))
     address = net.start_access_point(essid, password)
@@ -209,7 +209,31 @@ def run(config_path, board, port, log):
     else:
         log("setup: %s; the setup shell is on TCP port %d of this host" % (net.NO_RADIO, port))
     log("setup: or type here (help lists the commands)")
+    server = Server(config_path, board, port)
     try:
-        return asyncio.run(Server(config_path, board, port).run())
+        return asyncio.run(_serve(server, home, window_s, log))
     finally:
         net.stop_access_point()
+
+
+async def _serve(server, home, window_s, log):
+    if home is not None:
+        asyncio.create_task(_watch_home(server, home, window_s * 1000, log))
+    return await server.run()
+
+
+async def _watch_home(server, home, window_ms, log):
+    """Ends setup mode (REBOOT) when the home WiFi is back, or after window_ms without
+    a TCP session: the meter is not read meanwhile."""
+    home.connect()
+    while not server.done.is_set():
+        await asyncio.sleep(2)
+        if home.connected():
+            log("setup: the home WiFi is back: reading the meter again")
+        elif server.sessions or time.ticks_diff(time.ticks_ms(), server.last_session) < window_ms:
+            home.connect()  # no-op while connecting
+            continue
+        else:
+            log("setup: no session for %d s: reading the meter again" % (window_ms // 1000))
+        server.action = REBOOT
+        server.done.set()

@@ -14,7 +14,7 @@ from binascii import hexlify
 from . import config, net
 
 HELP = """commands:
-  show [KEY]         the settings (secrets masked) and what is still missing
+  show [KEY|SECTION] the settings (secrets masked) and what is still missing
   set KEY VALUE      change a setting (checked now, kept on `save`)
   unset KEY          back to its default
   scan               WiFi networks in reach
@@ -193,6 +193,9 @@ class Shell:
     def do_show(self, key):
         values, problems = self._values()
         if key:
+            section = [k for k in config.SCHEMA_KEYS if k.startswith(key + ".")]
+            if section:  # "show wifi": every wifi.* key
+                return config.show_lines(values, section)
             config.parse(key, "")  # an unknown key: did you mean
             return config.show({key: values[key]}, (key,))
         missing = []

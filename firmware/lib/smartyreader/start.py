@@ -8,7 +8,7 @@ import time
 
 import asyncio
 
-from . import hw, log
+from . import beside, hw, log, log_to
 
 try:
     from micropython import const
@@ -35,6 +35,10 @@ def _setup_reason(config_path, board, asked):
         return (asked if isinstance(asked, str) else "asked for"), None, settings
     if hw.button_held(settings["setup_button.pin"]):
         return "the setup button is held", None, settings
+    fallbacks, pending = _fallbacks(config_path)
+    if pending:  # once: a reset in setup mode brings the reader back
+        _set_fallbacks(config_path, fallbacks, False)
+        return _NO_WIFI_REASON, None, settings
     if problems is None:
         try:
             return None, config.validate(tree, board), settings
@@ -58,6 +62,24 @@ def _read_board(path):
 _STOP = const(0)
 _REBOOT = const(1)
 _P1_FAILED = const(2)  # the P1 port cannot be opened: its settings must change
+_NO_WIFI_REASON = "no home WiFi for wifi.fallback_min minutes"
+_FALLBACKS = "wifi_fallback.txt"  # beside config.json: "<fallbacks> <pending>"
+_MAX_DOUBLINGS = const(4)  # fallback_min, x2, x4 ... x16 (10 min: up to 160 min)
+
+
+def _fallbacks(config_path):
+    """(setup fallbacks since the home WiFi was last seen, whether setup mode is next)."""
+    try:
+        with open(beside(config_path, _FALLBACKS)) as f:
+            count, pending = f.read().split()
+        return int(count), pending == "1"
+    except (OSError, ValueError):
+        return 0, False
+
+
+def _set_fallbacks(config_path, count, pending):
+    with open(beside(config_path, _FALLBACKS), "w") as f:
+        f.write("%d %d\n" % (count, pending))
 
 
 def main(config_path="config.json", board_path="board.json", setup=False, setup_port=None):
@@ -84,11 +106,21 @@ def _once(config_path, board, setup, setup_port):
 
         log("setup mode: " + reason)
         port = setup_port or settings["setup.port"]
+        home = None
+        if reason == _NO_WIFI_REASON:  # setup mode until the home WiFi is back
+            home = WiFi(
+                settings["wifi.ssid"],
+                settings["wifi.password"],
+                settings["wifi.hostname"],
+                _static_address(settings),
+            )
         settings = None  # the shell reads the config itself: this copy is heap it needs
         gc.collect()
-        asked = setup_mode.run(config_path, board, port, log)
+        asked = setup_mode.run(config_path, board, port, log, home)
         return _REBOOT if asked == setup_mode.REBOOT else _STOP
     settings = None
+    if cfg["log.tx"] is not None:
+        log_to(hw.log_line(cfg["log.tx"], cfg["log.baudrate"]))
     log("starting; board %s, topic %s" % (board.get("name"), cfg["mqtt.topic"]))
     if cfg["uart.detach_repl"]:  # the meter's line is the console's: a way back in first
         log("the meter's line takes the REPL's pins in 3 s (Ctrl-C now to keep the REPL)")
@@ -106,7 +138,7 @@ def _once(config_path, board, setup, setup_port):
             cfg["uart.rxbuf"],
             hw.Output(cfg["data_request.pin"], cfg["data_request.active_low"]),
         )
-    except OSError as e:  # the settings must change: setup mode
+    except (OSError, ValueError, TypeError) as e:  # the settings must change: setup mode
         log("cannot open the P1 port: %s" % e)
         return _P1_FAILED
     from .app import App  # only now: setup mode does without the meter reader's code
@@ -125,24 +157,33 @@ def _once(config_path, board, setup, setup_port):
         config_path,
     )
     log("GCM backend: %s" % app.reader.backend)
+    shell_port = setup_port or cfg["setup.port"]
     shell = None
     if cfg["setup.station_shell"]:
         if cfg["setup.password"]:
             from . import setup as setup_mode
 
-            shell = setup_mode.Server(
-                config_path, board, setup_port or cfg["setup.port"], station=True
-            )
+            shell = setup_mode.Server(config_path, board, shell_port, station=True)
             log("setup shell on TCP port %d of the home network" % shell.port)
         else:
             log("setup.station_shell needs a setup.password: the shell stays off")
+    fallbacks = _fallbacks(config_path)[0]
+    no_wifi_ms = 0
+    if cfg["wifi.ssid"]:  # after a fallback, the next one waits twice as long
+        no_wifi_ms = cfg["wifi.fallback_min"] * 60000 << min(fallbacks, _MAX_DOUBLINGS)
     cfg = None
     if shell is None:
         _forget("config")  # checked and handed out: its code and tables are the reader's heap
     gc.collect()
     try:
-        asked = asyncio.run(app.run(shell))
-        return _REBOOT if shell is not None and asked == shell.REBOOT else _STOP
+        from .app import NO_WIFI, REBOOT
+
+        fallback_path = beside(config_path, _FALLBACKS) if fallbacks else None
+        ended = asyncio.run(app.run(shell, no_wifi_ms, fallback_path))
+        if ended == NO_WIFI:
+            log("no home WiFi for %d min: setup mode, the way back in" % (no_wifi_ms // 60000))
+            _set_fallbacks(config_path, fallbacks + 1, True)
+        return _REBOOT if ended in (REBOOT, NO_WIFI) else _STOP
     finally:
         app.broker.close()
         app.receiver.guard.save()
