@@ -1,6 +1,6 @@
 # SmartyReader for MicroPython: build chain, tests, benchmarks.
 #
-#   make demo   simulated meter -> firmware on MicroPython -> local broker
+#   make demo   simulated meter -> firmware on MicroPython -> local broker -> station
 #   make test   every test (builds what it needs)
 #   make bench  benchmarks -> BENCHMARKS.md
 #   make stress the firmware and setup tests 10 times with every core kept busy
@@ -46,7 +46,7 @@ AESGCM_SRC := $(AESGCM_DIR)/gcm.c $(AESGCM_DIR)/gcm.h $(AESGCM_DIR)/gcm_tables.h
 
 DEBIAN_PACKAGES := gcc make libc6-dev python3 python3-venv xz-utils bzip2 gcc-multilib \
 	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf valgrind \
-	mosquitto mosquitto-clients openssl patch
+	mosquitto mosquitto-clients openssl patch chromium
 
 # The unix port, without what Debian's tarball lacks (btree, ffi) and without
 # micropython-lib's frozen manifest; `aesgcm` compiled in.
@@ -145,9 +145,10 @@ $(MPLIB)/.unpacked: tools/sources.sha256
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: host_tests/requirements.txt
+$(VENV)/.installed: host_tests/requirements.txt station/requirements.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --require-hashes --no-deps -r host_tests/requirements.txt
+	$(PY) -m pip install -q --require-hashes --no-deps -r station/requirements.txt && $(PY) -m pip install -q --no-deps --no-build-isolation --no-index -e station
 	touch $@
 
 # The ports' type stubs (host_tests/test_types.py), one directory per port: the two sets

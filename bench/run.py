@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import station as station_bench  # bench/station.py
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "build" / "bin"
 BENCH = ROOT / "bench"
@@ -550,6 +552,7 @@ def main():
     for region, n, limit in used:
         lines.append(f"| {region} | {n:,} | {limit:,} | {limit - n:,} |")
     lines.append("")
+    lines += station_bench.section()  # bench/station.py: the station's SQLite and pages
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
 

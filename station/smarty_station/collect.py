@@ -1,0 +1,126 @@
+# Collecting: a paho-mqtt subscriber (persistent session: clean start off, QoS 1) to
+# <topic>/state and, if asked, <topic>/legacy.  Each message is stored before paho
+# acknowledges it (manual acks), so a reading published while the station is down, or
+# being delivered as it stops, arrives later and is stored once.  A reading that cannot be
+# stored (a full disk) is not acknowledged: the broker delivers it again after a
+# reconnect.  Malformed payloads are logged and counted, never fatal.
+
+import logging
+import threading
+
+import paho.mqtt.client as mqtt
+
+from . import readings
+from .dayfiles import DayFiles
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Collector:
+    def __init__(self, mqtt_config, store_config):
+        self.config = mqtt_config
+        self.store_config = store_config
+        self.store = None  # opened in paho's thread, which alone writes
+        self.day_files = None
+        self.state_topic = mqtt_config.topic + "/state"
+        self.legacy_topic = mqtt_config.topic + "/legacy"
+        self.connected = threading.Event()
+        self.errors = 0
+        self.client = self._client()
+
+    def _client(self):
+        c = self.config
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=c.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,  # a reading is acknowledged once it is stored
+        )
+        if c.user:
+            client.username_pw_set(c.user, c.password)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(1, 60)
+        return client
+
+    def start(self):
+        c = self.config
+        properties = mqtt.Properties(mqtt.PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 7 * 86400  # the broker keeps our queue a week
+        self.client.connect_async(
+            c.host, c.port, c.keepalive, clean_start=False, properties=properties
+        )
+        self.client.loop_start()
+
+    def stop(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+        if self.store:
+            self.store.close()
+
+    def _on_connect(self, client, userdata, flags, reason, properties):
+        if reason.is_failure:
+            log.error("the MQTT broker refused the connection: %s", reason)
+            return
+        log.info(
+            "connected to %s:%d (session %s)",
+            self.config.host,
+            self.config.port,
+            "resumed" if flags.session_present else "new",
+        )
+        topics = [(self.state_topic, 1)]
+        if self.config.legacy:
+            topics.append((self.legacy_topic, 1))
+        client.subscribe(topics)
+        self.connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason, properties):
+        self.connected.clear()
+        if reason.is_failure:
+            log.warning("disconnected from the MQTT broker: %s; reconnecting", reason)
+
+    def _open(self):
+        if self.store is None:
+            self.store = Store(self.store_config.path)
+            if self.store_config.day_files:
+                self.day_files = DayFiles(self.store_config.day_files, self.store_config.archive)
+
+    def _on_message(self, client, userdata, message):
+        try:
+            self._open()
+            self.receive(message)
+        except Exception:  # the disk, the database: not acknowledged, so not lost
+            log.exception("cannot store a reading (it stays with the broker)")
+            self.errors += 1
+            return
+        client.ack(message.mid, message.qos)
+
+    def receive(self, message):
+        try:
+            if message.topic == self.state_topic:
+                reading = readings.from_state(message.payload)
+            else:
+                reading = readings.from_legacy(message.payload, self.config.legacy_meter)
+                if reading is None:  # a notice: connected, error
+                    return
+        except readings.PayloadError as e:
+            self.store.count("malformed")
+            log.warning("malformed payload on %s: %s", message.topic, e)
+            return
+        self.ingest(reading)
+
+    def ingest(self, reading):
+        """Stores a reading (and writes its day-file line if it is new)."""
+        if not self.store.add(reading):
+            self.store.count("duplicates")
+            return
+        if self.day_files and reading.energy_import is not None:
+            base, _ = self.store.baseline(reading.meter, reading.day)
+            today = reading.energy_import - base if base is not None else 0
+            try:
+                self.day_files.append(reading, today)
+            except OSError as e:
+                self.store.count("day_file_errors")
+                log.error("cannot write the day file: %s", e)
