@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`make demo`: a simulated Smarty (a real Luxembourg telegram from the test data,
 encrypted as the meter does) on a pty -> the firmware on the MicroPython unix port ->
-a local Mosquitto -> the values, live, until Ctrl-C."""
+a local Mosquitto -> the station (SQLite, day files, its web page) and the values,
+live, until Ctrl-C."""
 
 import json
 from decimal import Decimal
@@ -53,6 +54,19 @@ def show(topic, payload):
         print(f"  status: {payload}", flush=True)
 
 
+def start_station(directory, broker_port, web_port):
+    """smarty-station run (build/venv) on the demo's broker, its page on web_port."""
+    config = os.path.join(directory, "station.toml")
+    with open(config, "w") as f:
+        f.write(
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {broker_port}\ntopic = "smartyreader"\n'
+            '[store]\npath = "smarty.sqlite"\nday_files = "data"\narchive = "archive"\n'
+            f'[web]\nhost = "127.0.0.1"\nport = {web_port}\nrefresh = 5\n'
+        )
+    command = [os.path.join(os.path.dirname(sys.executable), "smarty-station")]
+    return h.Process(command + ["run", "--config", config], os.path.join(directory, "station.log"))
+
+
 def main():
     ensure_mosquitto()
     with tempfile.TemporaryDirectory(prefix="smarty-demo-") as tmp:
@@ -79,6 +93,14 @@ def main():
                 topics=("smartyreader/state", "smartyreader/diag", "smartyreader/status"),
             )
             processes.append(sub)
+            station_port = h.free_port()
+            station = start_station(tmp, broker.port, station_port)
+            processes.append(station)
+            print(
+                f"demo: the station's web page: http://127.0.0.1:{station_port}/ "
+                f"(SQLite and day files in {tmp})",
+                flush=True,
+            )
             print(
                 "demo: firmware on micropython32; values as they arrive (Ctrl-C to stop)\n",
                 flush=True,
@@ -89,9 +111,10 @@ def main():
                 for topic, payload in messages[seen:]:
                     show(topic, payload)
                 seen = len(messages)
-                if not firmware.process.alive():
-                    print("demo: the firmware stopped:\n" + firmware.log()[-2000:])
-                    return 1
+                for name, process in (("firmware", firmware.process), ("station", station)):
+                    if not process.alive():
+                        print(f"demo: the {name} stopped:\n" + process.text()[-2000:])
+                        return 1
                 time.sleep(0.2)
         except KeyboardInterrupt:
             print("\ndemo: stopping")
