@@ -62,6 +62,15 @@ def test_tls_is_refused_on_the_esp8266():
         assert any("the ESP8266's TLS (axTLS) cannot check" in p for p in got), got
 
 
+def test_the_station_shell_is_refused_on_the_esp8266():
+    # measured: the reader with the station shell needs 44 KB (test_setup.py runs it at
+    # an ESP32's 64 KB); an ESP8266 has 36 KB
+    tree = {"meter": {"key": KEY}, "mqtt": {"host": "b"}, "setup": {"station_shell": True}}
+    got = problems(tree, board("lolin_d1_mini_pro"))
+    assert any("an ESP8266's heap has no room for the shell" in p for p in got), got
+    assert config.validate(tree, board("mhet_esp32minikit"))["setup.station_shell"]
+
+
 def test_every_problem_at_once_with_clear_messages():
     got = problems({"meter": {"key": "1234"}, "mqtt": {"port": 70000, "hots": "x", "tls": "yes"}})
     assert "meter.key must be 32 hex digits (16 bytes, as your grid operator gives it)" in got

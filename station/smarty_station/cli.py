@@ -57,8 +57,8 @@ def main(argv=None):
         config = config_file.load(args.config)
         needed = {"run": "store", "plot": "store", "mail": "mail", "read": "read"}[args.command]
         if getattr(config, needed) is None:
-            table = "serial" if needed == "read" else needed
-            raise config_file.ConfigError(f"[{table}] is missing (needed by {args.command})")
+            table = "[serial] (or [[meters]])" if needed == "read" else f"[{needed}]"
+            raise config_file.ConfigError(f"{table} is missing (needed by {args.command})")
         if args.command == "mail" and config.store is None:
             raise config_file.ConfigError("[store] is missing (needed by mail)")
     except config_file.ConfigError as e:
@@ -110,14 +110,7 @@ def _mail(config, args):
 
 
 def _read(config, args):
-    from .p1read import P1Publisher
+    from .p1read import read_all
 
-    publisher = P1Publisher(config.read, config.mqtt)
-    stopping = _stop_on_signals()
-    threading.Thread(target=lambda: (stopping.wait(), publisher.stop()), daemon=True).start()
-    try:
-        publisher.run()
-    except RuntimeError as e:
-        print(f"smarty-station: {e}", file=sys.stderr)
-        return 1
+    read_all(config.read, config.mqtt, _stop_on_signals())
     return 0

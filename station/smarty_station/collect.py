@@ -1,7 +1,9 @@
 # Collecting: a paho-mqtt subscriber (persistent session: clean start off, QoS 1) to
-# <topic>/state and, if asked, <topic>/legacy.  Each message is stored before paho
-# acknowledges it (manual acks), so a reading published while the station is down, or
-# being delivered as it stops, arrives later and is stored once.  A reading that cannot be
+# <topic>/state and, if asked, <topic>/legacy, of every meter: the reader's one meter on
+# <topic>, several on <topic>/<n> (or the topics of the config's [[meters]]).  Each
+# message is stored before paho acknowledges it (manual acks), so a reading published
+# while the station is down, or being delivered as it stops, arrives later and is stored
+# once.  A reading that cannot be
 # stored (a full disk) is not acknowledged: the broker delivers it again after a
 # reconnect.  Malformed payloads are logged and counted, never fatal.
 
@@ -17,14 +19,24 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 
+def meter_topics(topic, extra=()):
+    """The meter topics to subscribe under: `topic` and `topic`/+ (one reader's meters,
+    numbered), and those of `extra` these do not cover."""
+    prefix = topic + "/"
+
+    def covered(t):
+        return t == topic or (t.startswith(prefix) and "/" not in t[len(prefix) :])
+
+    return [topic, prefix + "+"] + [t for t in dict.fromkeys(extra) if not covered(t)]
+
+
 class Collector:
-    def __init__(self, mqtt_config, store_config):
+    def __init__(self, mqtt_config, store_config, extra_topics=()):
         self.config = mqtt_config
         self.store_config = store_config
         self.store = None  # opened in paho's thread, which alone writes
         self.day_files = None
-        self.state_topic = mqtt_config.topic + "/state"
-        self.legacy_topic = mqtt_config.topic + "/legacy"
+        self.topics = meter_topics(mqtt_config.topic, extra_topics)
         self.connected = threading.Event()
         self.errors = 0
         self.client = self._client()
@@ -70,10 +82,8 @@ class Collector:
             self.config.port,
             "resumed" if flags.session_present else "new",
         )
-        topics = [(self.state_topic, 1)]
-        if self.config.legacy:
-            topics.append((self.legacy_topic, 1))
-        client.subscribe(topics)
+        kinds = ("/state", "/legacy") if self.config.legacy else ("/state",)
+        client.subscribe([(topic + kind, 1) for topic in self.topics for kind in kinds])
         self.connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason, properties):
@@ -99,10 +109,10 @@ class Collector:
 
     def receive(self, message):
         try:
-            if message.topic == self.state_topic:
+            if message.topic.endswith("/state"):
                 reading = readings.from_state(message.payload)
             else:
-                reading = readings.from_legacy(message.payload, self.config.legacy_meter)
+                reading = readings.from_legacy(message.payload, self.legacy_meter(message.topic))
                 if reading is None:  # a notice: connected, error
                     return
         except readings.PayloadError as e:
@@ -110,6 +120,14 @@ class Collector:
             log.warning("malformed payload on %s: %s", message.topic, e)
             return
         self.ingest(reading)
+
+    def legacy_meter(self, topic):
+        """The meter id of a legacy payload (it has none): mqtt.legacy_meter for
+        <topic>/legacy, "<legacy_meter>/2" for <topic>/2/legacy, and so on."""
+        meter = topic.removesuffix("/legacy")
+        if meter == self.config.topic:
+            return self.config.legacy_meter
+        return self.config.legacy_meter + "/" + meter.removeprefix(self.config.topic + "/")
 
     def ingest(self, reading):
         """Stores a reading (and writes its day-file line if it is new)."""

@@ -2,6 +2,7 @@
 # value in one of the dataclasses below, handed to that part.  A bad or missing key is a
 # ConfigError naming it (the command line exits with status 2).
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,16 +54,25 @@ class Mail:
 
 
 @dataclass(frozen=True)
-class Read:
+class Meter:
+    """One meter `read` reads: its serial device, its keys, its topic and name."""
+
     device: str
+    topic: str
     key: bytes | None = None
     auth_key: bytes | None = None
     baudrate: int = 115200
+    name: str | None = None
+    label: str = "meter"  # how the config names it: "meter" or "meters.2"
+
+
+@dataclass(frozen=True)
+class Read:
+    meters: tuple  # of Meter: the single-meter form is a tuple of one
     per_field: bool = False
     legacy: bool = False
     discovery: bool = True
     discovery_prefix: str = "homeassistant"
-    name: str | None = None
     diag_interval: int = 60
 
 
@@ -77,6 +87,7 @@ class Config:
 
 
 _SECTIONS = ("mqtt", "store", "web", "mail", "meter", "serial", "read")
+_ARRAYS = ("meters",)  # arrays of tables: [[meters]]
 
 
 class _Table:
@@ -164,19 +175,29 @@ def load(path):
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from None
     for name, value in data.items():
-        if name not in _SECTIONS or not isinstance(value, dict):
-            raise ConfigError(f"{name} is not a known table (one of {', '.join(_SECTIONS)})")
+        if name in _ARRAYS:
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"{name} must be an array of tables ([[{name}]])")
+            if not value:
+                raise ConfigError(f"{name} is empty: give at least one [[{name}]]")
+        elif name not in _SECTIONS or not isinstance(value, dict):
+            known = ", ".join(_SECTIONS + _ARRAYS)
+            raise ConfigError(f"{name} is not a known table (one of {known})")
     base = path.resolve().parent
     tables = {name: _Table(name, data.get(name, {}), base) for name in _SECTIONS}
+    tables["meters"] = [  # a list of tables, numbered from 1 as the default topics are
+        _Table(f"meters.{n}", values, base) for n, values in enumerate(data.get("meters", ()), 1)
+    ]
+    mqtt = _mqtt(tables["mqtt"])
     config = Config(
         path=path,
-        mqtt=_mqtt(tables["mqtt"]),
+        mqtt=mqtt,
         store=_store(tables["store"]) if "store" in data else None,
         web=_web(tables["web"]) if "web" in data else None,
         mail=_mail(tables["mail"]) if "mail" in data else None,
-        read=_read(tables) if "serial" in data else None,
+        read=_read(tables, mqtt.topic) if "serial" in data or "meters" in data else None,
     )
-    for table in tables.values():
+    for table in [tables[name] for name in _SECTIONS] + tables["meters"]:
         table.check_unknown()
     return config
 
@@ -235,17 +256,64 @@ def _mail(t):
     )
 
 
-def _read(tables):
-    meter, serial, read = tables["meter"], tables["serial"], tables["read"]
+def _read(tables, topic):
+    read = tables["read"]
+    if tables["meters"]:
+        meters = _meters(tables, topic)
+    else:
+        meter, serial = tables["meter"], tables["serial"]
+        single = Meter(
+            device=serial.text("device", required=True),
+            topic=topic,
+            baudrate=serial.number("baudrate", 115200, 300, 4000000),
+            key=meter.hex_key("key"),
+            auth_key=meter.hex_key("auth_key"),
+            name=read.text("name"),
+        )
+        meters = (single,)
     return Read(
-        device=serial.text("device", required=True),
-        baudrate=serial.number("baudrate", 115200, 300, 4000000),
-        key=meter.hex_key("key"),
-        auth_key=meter.hex_key("auth_key"),
+        meters=meters,
         per_field=read.flag("per_field", False),
         legacy=read.flag("legacy", False),
         discovery=read.flag("discovery", True),
         discovery_prefix=read.text("discovery_prefix", "homeassistant"),
-        name=read.text("name"),
         diag_interval=read.number("diag_interval", 60, 1, 86400),
     )
+
+
+def _meters(tables, topic):
+    """The [[meters]] form: each its own device, key, topic (<mqtt.topic>/<n> when there
+    are several), name; no two on one device or one topic."""
+    for name in ("serial", "meter"):
+        if tables[name].values:
+            raise ConfigError(f"[{name}] and [[meters]] do not go together: use one form")
+    if "name" in tables["read"].values:
+        raise ConfigError("read.name is for a single meter: give each [[meters]] its name")
+    several = len(tables["meters"]) > 1
+    meters, devices, topics = [], {}, {}
+    for n, t in enumerate(tables["meters"], 1):
+        meter = Meter(
+            device=t.text("device", required=True),
+            topic=t.text("topic", f"{topic}/{n}" if several else topic).rstrip("/"),
+            baudrate=t.number("baudrate", 115200, 300, 4000000),
+            key=t.hex_key("key"),
+            auth_key=t.hex_key("auth_key"),
+            name=t.text("name"),
+            label=t.name,
+        )
+        if not meter.topic:
+            raise ConfigError(f"{t.name}.topic must be a non-empty string")
+        device = os.path.realpath(meter.device)  # two names of one port are one port
+        if device in devices:
+            raise ConfigError(
+                f"{t.name}.device {meter.device} is already {devices[device]}.device:"
+                " two meters cannot share a serial device"
+            )
+        if meter.topic in topics:
+            raise ConfigError(
+                f"{t.name}.topic {meter.topic} is already {topics[meter.topic]}'s topic:"
+                " each meter needs its own"
+            )
+        devices[device], topics[meter.topic] = t.name, t.name
+        meters.append(meter)
+    return tuple(meters)

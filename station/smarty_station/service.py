@@ -18,7 +18,9 @@ class Station:
             raise ValueError("store.path is missing")
         self.config = config
         Store(config.store.path).close()  # the schema, before any part opens it
-        self.collector = Collector(config.mqtt, config.store)
+        # the topics of this config's [[meters]] too, if it has some under other topics
+        topics = [meter.topic for meter in config.read.meters] if config.read else []
+        self.collector = Collector(config.mqtt, config.store, topics)
         self.server = None
         self.mailer = None
         if config.web:

@@ -13,7 +13,7 @@ from smarty.gcm import LUXEMBOURG_AUTH_KEY
 from smarty.keys import parse_key
 from smarty.reader import Reader
 
-from . import beside, broker, net
+from . import beside, broker, log, net
 from .publish import Payloads, SlotWriter
 from .publisher import Publisher
 from .queue import Queue
@@ -115,30 +115,29 @@ class App:
         WiFi password change), or a task fails (its exception, e.g. Restart).  `shell`:
         the station shell (setup.Server).  `fallback_path`: the setup fallbacks' count,
         forgotten once the home WiFi is back."""
-        self._done, self._ended = asyncio.Event(), None
         jobs = [self.receiver.run(), self.publisher.run()]
-        if shell is not None:
-            jobs.append(self._serve(shell))
+        if shell is not None:  # first: asyncio loads its streams before the reader's garbage
+            jobs.insert(0, self._serve(shell))
         if no_wifi_ms:
             jobs.append(self._watch_wifi(no_wifi_ms, fallback_path))
-        tasks = [asyncio.create_task(self._job(job)) for job in jobs]
-        await self._done.wait()
-        for task in tasks:
-            task.cancel()
-        if isinstance(self._ended, Exception):
-            raise self._ended
-        return self._ended
-
-    async def _job(self, job):
+        tasks = [asyncio.create_task(job) for job in jobs]
         try:
-            self._ended = await job
-        except Exception as e:  # noqa: BLE001 - handed to run(), which raises it
-            self._ended = e
-        self._done.set()
+            await asyncio.gather(*tasks)  # the reader's jobs end only by raising
+        except _Ended as e:
+            return e.args[0]
+        finally:  # gather() leaves the others running: on a host they would outlive run()
+            for task in tasks:
+                task.cancel()
 
     @staticmethod
     async def _serve(shell):
-        return REBOOT if await shell.run(serial=False) == shell.REBOOT else None
+        """The station shell: _Ended(REBOOT) when a session asks for one.  Out of memory,
+        it is off until the next boot; the reader goes on."""
+        try:
+            if await shell.run(serial=False) == shell.REBOOT:
+                raise _Ended(REBOOT)
+        except MemoryError:
+            log("the station shell ran out of memory: off until the next boot")
 
     async def _watch_wifi(self, limit_ms, fallback_path):
         lost = time.ticks_ms()
@@ -152,7 +151,11 @@ class App:
             elif lost is None:
                 lost = time.ticks_ms()
             elif time.ticks_diff(time.ticks_ms(), lost) >= limit_ms:
-                return NO_WIFI
+                raise _Ended(NO_WIFI)
+
+
+class _Ended(Exception):
+    """What ends App.run() (REBOOT, NO_WIFI), raised through asyncio.gather()."""
 
 
 def _remove(path):

@@ -115,8 +115,15 @@ SCHEMA = (
     ("log.baudrate", 115200, _int_range(1200, 921600)),
     ("name", None, _text),  # the device's name in Home Assistant (default: Smarty <meter id>)
 )
-_KEYS = {entry[0]: entry for entry in SCHEMA}
-SCHEMA_KEYS = [entry[0] for entry in SCHEMA]
+
+
+def _check(key):
+    """The schema's check of a key, or None for a key it does not have.  A search, not
+    a dict: on an ESP8266 the dict would be heap the station shell needs."""
+    for entry in SCHEMA:
+        if entry[0] == key:
+            return entry[2]
+    return None
 
 
 class ConfigError(ValueError):
@@ -128,12 +135,12 @@ class ConfigError(ValueError):
 def parse(key, text):
     """The value `set key text` means: the text as the schema takes it (a number, true or
     false, or the text itself); "null" or nothing clears it.  ConfigError if invalid."""
-    if key not in _KEYS:
+    check = _check(key)
+    if check is None:
         raise ConfigError([_unknown(key)])
     text = text.strip()
     if text in ("", "null"):
         return None
-    check = _KEYS[key][2]
     candidates = [text]
     if text.lstrip("-").isdigit():
         candidates.append(int(text))
@@ -181,7 +188,7 @@ def _unknown(key):
 
 def _closest(key):
     """The known key one or two typing slips away from key, for "did you mean"."""
-    best = min(_KEYS, key=lambda known: _distance(known, key))
+    best = min((entry[0] for entry in SCHEMA), key=lambda known: _distance(known, key))
     return best if _distance(best, key) <= 2 else None
 
 
@@ -242,16 +249,17 @@ def merge(tree, board=None):
     values = {key: default for key, default, _ in SCHEMA if default is not REQUIRED}
     if board:
         for key, value in _flatten(board).items():
-            if key in _KEYS and key not in _BOARD_KEYS:
+            if key not in _BOARD_KEYS and _check(key) is not None:
                 values[key] = value
     if not isinstance(tree, dict):
         return values, ["must be a JSON object"]
     problems = []
     for key, value in _flatten(tree).items():
-        if key not in _KEYS:
+        check = _check(key)
+        if check is None:
             problems.append(_unknown(key))
             continue
-        message = None if value is None else _KEYS[key][2](value)
+        message = None if value is None else check(value)
         if message:  # reported; the default stays
             shown = "" if key in SECRETS else ", not %s" % json.dumps(value)
             problems.append("%s %s%s" % (key, message, shown))
@@ -283,6 +291,12 @@ def validate(tree, board=None):
             "mqtt.tls: the ESP8266's TLS (axTLS) cannot check the broker's certificate, and"
             " its buffers do not fit beside the reader: use a broker on your own network"
             " without TLS, or the ESP32"
+        )
+    if board and board.get("mcu") == "esp8266" and values.get("setup.station_shell"):
+        problems.append(
+            "setup.station_shell: an ESP8266's heap has no room for the shell beside the"
+            " reader: change settings in setup mode (the setup button, the serial console,"
+            " or no home WiFi for wifi.fallback_min minutes)"
         )
     if problems:
         raise ConfigError(problems)
@@ -316,7 +330,7 @@ def check_board(board):
             problems.append("%s must be a list of GPIO numbers" % name)
     config = {}
     for key, value in _flatten(board).items():
-        if key in _KEYS:
+        if _check(key) is not None:
             config[key] = value
         elif key not in _BOARD_KEYS and not key.startswith("flash."):
             problems.append("unknown key %s" % key)
@@ -387,7 +401,7 @@ def static_address(values):
 def show_lines(values, keys=None):
     """The config (or the keys given), a "key = value" line each, secrets masked."""
     lines = []
-    for key in keys or SCHEMA_KEYS:
+    for key in keys or [entry[0] for entry in SCHEMA]:
         value = values.get(key)
         if key in SECRETS and value:
             value = "****" + str(value)[-2:] if key.startswith("meter.") else "****"

@@ -193,7 +193,7 @@ class Shell:
     def do_show(self, key):
         values, problems = self._values()
         if key:
-            section = [k for k in config.SCHEMA_KEYS if k.startswith(key + ".")]
+            section = [e[0] for e in config.SCHEMA if e[0].startswith(key + ".")]
             if section:  # "show wifi": every wifi.* key
                 return config.show_lines(values, section)
             config.parse(key, "")  # an unknown key: did you mean

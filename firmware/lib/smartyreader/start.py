@@ -161,6 +161,7 @@ def _once(config_path, board, setup, setup_port):
     shell = None
     if cfg["setup.station_shell"]:
         if cfg["setup.password"]:
+            gc.collect()  # the reader's start-up garbage, before the shell's code comes in
             from . import setup as setup_mode
 
             shell = setup_mode.Server(config_path, board, shell_port, station=True)
