@@ -63,35 +63,9 @@ class Pin:
 # ESP32 (ports/esp32/machine_uart.c): UART 0-2, `invert` a mask of INV_*; the ring is
 # the IDF driver's (rxbuf, at least 256), not on the GC heap: held here all the same.
 
-_UART_ARGS = {
-    "esp8266": (
-        "baudrate",
-        "bits",
-        "parity",
-        "stop",
-        "tx",
-        "rx",
-        "rxbuf",
-        "timeout",
-        "timeout_char",
-    ),
-    "esp32": (
-        "baudrate",
-        "bits",
-        "parity",
-        "stop",
-        "tx",
-        "rx",
-        "rts",
-        "cts",
-        "txbuf",
-        "rxbuf",
-        "timeout",
-        "timeout_char",
-        "invert",
-        "flow",
-    ),
-}[MCU]
+_UART_ARGS = ("baudrate", "bits", "parity", "stop", "tx", "rx", "rxbuf", "timeout", "timeout_char")
+if MCU == "esp32":
+    _UART_ARGS += ("rts", "cts", "txbuf", "invert", "flow")
 
 
 class UART:
