@@ -334,7 +334,8 @@ class Link:
     - "down": the WiFi or the route is gone: connections open now pass no byte any
       more (closed when the link comes back), new ones are refused;
     - "mute": a peer that accepts TCP and never answers (no CONNACK);
-    - "http": a peer on the port that is not MQTT (a web server's answer, then close).
+    - "http": a peer on the port that is not MQTT (a web server: reads, answers 400,
+      closes).
     Every mode but "up" ends what was open."""
 
     HTTP = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -363,8 +364,7 @@ class Link:
             with self._lock:
                 mode = self.mode
                 if mode == "http":
-                    client.sendall(self.HTTP)
-                    client.close()
+                    threading.Thread(target=self._web_server, args=(client,), daemon=True).start()
                     continue
                 upstream = None
                 if mode == "up":
@@ -378,6 +378,17 @@ class Link:
             if upstream is not None:
                 for a, b in ((client, upstream), (upstream, client)):
                     threading.Thread(target=self._pump, args=(conn, a, b), daemon=True).start()
+
+    @classmethod
+    def _web_server(cls, client):
+        """As a web server does: reads the request (here an MQTT CONNECT), answers 400."""
+        try:
+            client.settimeout(10)
+            client.recv(1024)
+            client.sendall(cls.HTTP)
+        except OSError:
+            pass
+        client.close()
 
     @staticmethod
     def _pump(conn, source, sink):
