@@ -350,7 +350,7 @@ def test_soak_5000_frames(rig):
         return None
 
     final = wait(settled, 120, "the firmware to settle", fw)
-    assert "MemoryError" not in fw.log()
+    assert "MemoryError" not in fw.log() and final["memory_errors"] == 0, final
     diags = [json.loads(p) for _, p in sub.messages()]
     early = next(d for d in diags if d["frames_ok"] >= 100)
     # the heap after the per-frame collection does not shrink over thousands of frames
