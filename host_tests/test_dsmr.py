@@ -193,6 +193,9 @@ def test_structural_errors_name_the_line():
         dsmr.parse(telegram(b"1-0:1.8.0(000001.000*kWh)", b"garbage"))
     with pytest.raises(ParseError, match=r"line 3 is not an OBIS object: 1-0:1.8.0\(000001"):
         dsmr.parse(telegram(b"1-0:1.8.0(000001.000*kWh"))
+    for empty in (b"/ABC5 x!", b"/ABC5 x\r\n\r\n!\r\n", b"/ABC5\r\nno objects\r\n!"):
+        with pytest.raises(ParseError, match="telegram has no objects"):
+            dsmr.parse(empty)
     with pytest.raises(ParseError, match="not a DSMR telegram"):
         dsmr.parse(b"\x0f\x00\x00\x01garbage!")
 

@@ -185,6 +185,23 @@ def test_wrong_key_and_no_key():
     assert reader.counters["auth_failures"] == 1
 
 
+def test_a_wrong_key_is_only_an_authentication_failure():
+    # A ciphertext is random bytes: rescanned after its wrong tag, "/" + three letters and
+    # a "!" in it once made an empty "telegram" (frames_ok) in about one frame in 60, and
+    # chance frame errors and CRC failures beside the authentication failures.
+    data = b"".join(frame(n) for n in range(1, 601))
+    cuts = random.Random(7).sample(range(1, len(data)), 3000)
+    got, errors = identities(data, cuts, key=bytes(16))
+    assert got == [] and errors == ["auth"] * 600
+
+
+def test_a_bang_without_crc_or_crlf_ends_no_telegram():
+    items, _ = framer_items(b"/ABC a value with ! in it\r\n!1234\r\n" + TELEGRAM)
+    assert items == [b"/ABC a value with ! in it\r\n!1234\r\n", TELEGRAM]
+    items, _ = framer_items(b"/XYZ!q;" + TELEGRAM)
+    assert items == ["incomplete telegram: 7 bytes, then the start of another frame", TELEGRAM]
+
+
 def test_flipped_byte_and_bad_header_byte():
     for position, kinds in ((500, ["auth"]), (1, []), (12, ["auth"])):
         bad = bytearray(frame(1))

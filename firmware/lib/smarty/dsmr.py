@@ -160,6 +160,8 @@ def parse(buf, start=0, end=None, winter="+01:00", summer="+02:00"):
     header_end = body - 1 if newline >= 0 else bang
     if header_end > start and buf[header_end - 1] == 0x0D:
         header_end -= 1
+    if newline < 0 or buf.find(b"(", body, bang) < 0:
+        raise ParseError("telegram has no objects")
     telegram = Telegram(
         buf, body, bang, ascii_text(bytes(buf[start + 1 : header_end])), crc, (winter, summer)
     )

@@ -78,7 +78,8 @@ class Framer:
         self._cut_reported = False
         self._last_ms = None
         self._yielded = -1  # start of the frame frame() returned last, for reject()
-        self.start = self.end = 0  # where in buf the last frame lies
+        self._rejected = 0  # bytes before this are a rejected frame's, rescanned quietly
+        self.start = self.end = 0  # where in buf the last frame (or candidate) lies
 
     def space(self):
         """A memoryview of the free space, to read into (then call received(n)).
@@ -93,6 +94,8 @@ class Framer:
             if self._frame_end:
                 self._frame_end -= head
             self._cut = self._cut - head if self._cut > head else -1
+            self._rejected = self._rejected - head if self._rejected > head else 0
+            self.start = self.start - head if self.start > head else 0  # a candidate's
             self._yielded = -1
         return self._mv[self._tail :]
 
@@ -146,7 +149,8 @@ class Framer:
             try:
                 frame = self.frame()
             except FrameError as e:
-                yield e
+                if not self.rescanning():
+                    yield e
                 continue
             if frame is None:
                 return
@@ -157,8 +161,14 @@ class Framer:
         its header lied about its length and hides the next frame."""
         if self._yielded >= 0:
             self._head = self._yielded + 1
+            self._rejected = self.end
             self._state = _IDLE
             self._yielded = -1
+
+    def rescanning(self):
+        """Whether the candidate at self.start lies in a rejected frame's bytes: what goes
+        wrong there was reported with that frame (a ciphertext is random bytes)."""
+        return self.start < self._rejected
 
     def _find_start(self, pos, limit):
         """The first position in [pos, limit) that starts a frame, or may once more bytes
@@ -222,6 +232,7 @@ class Framer:
                         continue
                     return None
                 self._state = _TEXT if slash else _DLMS
+                self.start = start
                 self._frame_end = start + 1 if slash else 0
 
             if self._state == _DLMS:
@@ -288,7 +299,12 @@ class Framer:
             while end < limit and end <= bang + 4 and buf[end] in b"0123456789ABCDEFabcdef":
                 end += 1
             if end < limit and buf[end] != _CR:
-                break
+                if end > bang + 1:  # "!XXXX" then no CR LF: the CRC will tell
+                    break
+                # "!" then neither a CRC nor CR LF: not an end mark (random bytes, such
+                # as a ciphertext rescanned after a wrong tag, must not make a telegram)
+                self._frame_end = bang + 1
+                continue
             if end + 1 < limit:  # CR, then LF or another byte
                 end += 2 if buf[end + 1] == _LF else 1
                 break

@@ -63,32 +63,38 @@ class Reader:
         telegram.frame_counter = counter
         return telegram
 
-    def _handle(self, item):
-        """The Telegram a framer item makes, or the P1Error (counted) it turned out to be."""
-        if not isinstance(item, P1Error):
-            framer = self.framer
-            encrypted = framer.buf[framer.start] == _GLO_CIPHERING
-            try:
-                telegram = self._decode(framer.buf, framer.start, framer.end)
-                self.counters["frames_ok"] += 1
-                return telegram
-            except P1Error as e:
-                if isinstance(e, AuthError) or (isinstance(e, ChecksumError) and not encrypted):
-                    framer.reject()
-                item = e
-        self.counters[_COUNTER[item.kind]] += 1
-        return item
+    def _items(self, framer_items):
+        """The Telegram each framer item makes, or the P1Error (counted) it turned out to
+        be.  A frame found while rescanning a rejected frame's bytes must decode: if it
+        does not, it was a chance pattern in those bytes, already reported."""
+        framer = self.framer
+        for item in framer_items:
+            if not isinstance(item, P1Error):
+                encrypted = framer.buf[framer.start] == _GLO_CIPHERING
+                try:
+                    telegram = self._decode(framer.buf, framer.start, framer.end)
+                    self.counters["frames_ok"] += 1
+                    yield telegram
+                    continue
+                except P1Error as e:
+                    quiet = framer.rescanning()
+                    if isinstance(e, AuthError) or (
+                        isinstance(e, ChecksumError) and not encrypted
+                    ):
+                        framer.reject()
+                    if quiet:
+                        continue
+                    item = e
+            self.counters[_COUNTER[item.kind]] += 1
+            yield item
 
     def feed(self, data, now_ms=None):
-        for item in self.framer.feed(data, now_ms):
-            yield self._handle(item)
+        return self._items(self.framer.feed(data, now_ms))
 
     def flush(self):
         """End of input: what the bytes held still make."""
-        for item in self.framer.flush():
-            yield self._handle(item)
+        return self._items(self.framer.flush())
 
     def frames(self):
         """For callers that fill framer.space() themselves (then framer.received(n))."""
-        for item in self.framer.frames():
-            yield self._handle(item)
+        return self._items(self.framer.frames())
