@@ -235,6 +235,8 @@ class Simulator:
         faults=(),
         rate=None,
         first_counter=1,
+        then=None,
+        after=0,
     ):
         self.link = Path(directory) / "p1"
         cmd = [
@@ -260,6 +262,8 @@ class Simulator:
             cmd += ["--rate", str(rate)]
         for fault, every in faults:
             cmd += ["--" + fault.replace("_", "-"), str(every)]
+        if then:  # after `after` good frames: "silence", "noise" or "wrong-key"
+            cmd += ["--then", then, "--after", str(after)]
         self.process = Process(cmd, Path(directory) / "simulator.log")
         wait_for(self.link.exists, 10, "the simulator's pty")
 

@@ -126,6 +126,8 @@ def run(args):
             fault = next(
                 (f for f in FAULTS if getattr(args, f) and n % getattr(args, f) == 0), None
             )
+            if args.then and n > args.after:
+                fault = args.then.replace("-", "_")
             frame_key = bytes(16) if fault == "wrong_key" else key
             frame = encrypt_frame(telegram, frame_key, title, counter)
             record = {
@@ -144,9 +146,14 @@ def run(args):
                 frame = frame[: len(frame) * 3 // 5]
             elif fault == "oversize":
                 frame = encrypt_frame(telegram + telegram, key, title, counter)
-            if fault == "noise":
+            if fault == "noise" and args.then == "noise" and n > args.after:
+                frame = rng.randbytes(len(frame))
+                record["values"] = None
+            elif fault == "noise":
                 paced_write(master, rng.randbytes(args.noise_bytes), args.rate)
-            if fault in (None, "noise"):
+            if fault == "silence":
+                frame, record["values"] = b"", None
+            if fault in (None, "noise") and record["values"] is not None:
                 sent.append(frame)
             counter += 1  # the meter's counter moves on, whatever the line does
             print(json.dumps(record), file=out, flush=True)
@@ -183,6 +190,13 @@ def add_arguments(p):
     p.add_argument("--first-counter", type=int, default=1)
     p.add_argument("--seed", type=int)
     p.add_argument("--noise-bytes", type=int, default=64)
+    p.add_argument(
+        "--then",
+        choices=("silence", "noise", "wrong-key"),
+        help="after --after frames, the line goes silent, carries only noise (a frame's "
+        "worth each interval) or frames with a wrong key",
+    )
+    p.add_argument("--after", type=int, default=0, metavar="N", help="good frames before --then")
     for fault in FAULTS:
         p.add_argument(
             "--" + fault.replace("_", "-"),

@@ -53,6 +53,10 @@ class Pin:
     def value(self, v=None):
         if v is None:
             return self._value
+        if self.mode == Pin.OUT and int(bool(v)) != self._value:
+            # what the pin drives, for the tests to see (<model dir>/gpio<id>: 0 or 1)
+            with open("%s/gpio%d" % (os.getenv("SMARTY_MODEL_DIR", "."), self.id), "w") as f:
+                f.write(str(int(bool(v))))
         self._value = int(bool(v))
 
 
