@@ -287,3 +287,66 @@ def test_setup_mode_stands_in_for_a_lost_wifi_and_the_log_line(rig):
     tx = (board.model.dir / "uart1.tx").read_text()  # the log line, from each boot
     assert tx.count("smartyreader: starting; board LOLIN") == 2
     assert "no home WiFi for 1 min" in tx
+
+
+def test_two_meters_on_the_esp32(rig):
+    """Two meters on the ESP32 model at its 64 KB: UART1 and UART2 with the pins of
+    board.json (the PCB's line, and the board's second line), each meter's data request
+    asserted (active low) on its own pin, each meter's readings on its own topics."""
+    from test_meters import IDS, check_every_reading, telegram
+
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port, "two/#")
+    keys = (KEY, "f0e0d0c0b0a090807060504030201000")
+    sims = []
+    for n in (1, 2):
+        directory = rig.dir / f"meter{n}"
+        directory.mkdir()
+        path = telegram(rig.dir, n, ("gas",) if n == 1 else ())
+        sims.append(rig.add(h.Simulator(directory, keys[n - 1], interval=2.0, telegram=path)))
+    model = h.BoardModel(rig.dir / "air", "esp32", {1: sims[0].link, 2: sims[1].link}, {})
+    config = rig.dir / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "meters": [{"key": keys[0]}, {"key": keys[1]}],
+                "wifi": {"ssid": "home", "password": "secret123"},
+                "mqtt": {"host": "127.0.0.1", "port": broker.port, "topic": "two"},
+                "diag": {"interval": 5},
+            }
+        )
+    )
+    fw = rig.add(
+        h.Firmware(
+            rig.dir,
+            config,
+            heapsize=model.heapsize(64 * 1024),
+            frozen=True,
+            board="mhet_esp32minikit",
+            path=[h.BoardModel.MODELS],
+            env=model.env(),
+        )
+    )
+    try:
+        h.wait_for(
+            lambda: all(
+                len(sub.messages(f"two/{n}/state")) >= 6
+                and json.loads((sub.messages(f"two/{n}/diag") or [("", "{}")])[-1][1]).get(
+                    "frames_ok", 0
+                )
+                >= 6
+                for n in (1, 2)
+            ),
+            120,
+            "6 readings of each meter, and their diags",
+        )
+    except TimeoutError:
+        pytest.fail("timed out; firmware log:\n" + fw.log()[-3000:])
+    for n in (1, 2):
+        assert check_every_reading(sub, f"two/{n}", sims[n - 1], IDS[n - 1]) >= 6
+        diag = json.loads(sub.messages(f"two/{n}/diag")[-1][1])
+        assert diag["frames_ok"] >= 6 and diag["memory_errors"] == 0 and diag["hint"] is None
+    # data request, active low, on GPIO17 (the PCB) and GPIO26 (board.json's second line)
+    assert [(model.dir / f"gpio{pin}").read_text() for pin in (17, 26)] == ["0", "0"]
+    for bad in ("WATCHDOG RESET", "ring full", "MemoryError", "out of memory", "restarting"):
+        assert bad not in fw.log(), bad

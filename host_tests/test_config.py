@@ -197,3 +197,130 @@ def test_save_is_atomic_and_recovers_a_cut_rename(tmp_path):
     assert config.read_tree(path) == {"a": 2} and not (tmp_path / "config.json.tmp").exists()
     (tmp_path / "config.json").rename(tmp_path / "config.json.tmp")  # cut between the steps
     assert config.read_tree(path) == {"a": 2} and (tmp_path / "config.json").exists()
+
+
+# ---- several meters (issue 13) ----
+
+KEY2 = "FFEEDDCCBBAA99887766554433221100"
+
+
+def meters(*entries, **top):
+    return {"meters": list(entries), "mqtt": {"host": "b", "topic": "home/smarty"}, **top}
+
+
+def test_one_meter_at_the_top_is_a_list_of_one():
+    values = config.validate(GOOD, board("lolin_d1_mini_pro"))
+    (meter,) = values["meters"]
+    assert (meter["key"], meter["topic"], meter["legacy_topic"]) == (
+        KEY,
+        "smartyreader",
+        "smartyreader/legacy",
+    )
+    assert (meter["uart.rx"], meter["data_request.pin"], meter["data_request.active_low"]) == (
+        3,
+        0,
+        True,
+    )
+
+
+def test_two_meters_on_the_esp32_take_the_boards_two_lines():
+    values = config.validate(meters({"key": KEY}, {"key": KEY2}), board("mhet_esp32minikit"))
+    first, second = values["meters"]
+    assert (first["uart.id"], first["uart.rx"], first["data_request.pin"]) == (1, 1, 17)
+    assert (second["uart.id"], second["uart.rx"], second["data_request.pin"]) == (2, 16, 26)
+    assert second["uart.tx"] not in (1, 3, 17, 32) and second["data_request.active_low"]
+    assert (first["topic"], second["topic"]) == ("home/smarty/1", "home/smarty/2")
+    assert second["legacy_topic"] == "home/smarty/2/legacy" and second["key"] == KEY2
+
+
+def test_five_meters_on_a_host_each_with_its_own_device_and_topic():
+    entries = [{"key": KEY, "uart": {"device": f"/dev/ttyUSB{n}"}} for n in range(5)]
+    entries[2]["topic"] = "flats/three"
+    values = config.validate(meters(*entries), board("unix"))
+    assert [m["topic"] for m in values["meters"]] == [
+        "home/smarty/1",
+        "home/smarty/2",
+        "flats/three",
+        "home/smarty/4",
+        "home/smarty/5",
+    ]
+
+
+def test_what_the_meters_may_not_share_or_ask_of_the_board():
+    esp32, esp8266 = board("mhet_esp32minikit"), board("lolin_d1_mini_pro")
+    assert (
+        "meters: the LOLIN D1 mini pro (ESP8266) on a SmartyReader PCB reads 1 meter at most"
+        " (its free receiving UARTs), not 2"
+    ) in problems(meters({"key": KEY}, {"key": KEY2}), esp8266)
+    assert "not 3" in problems(meters({"key": KEY}, {"key": KEY}, {"key": KEY}), esp32)[0]
+    shared_uart = meters({"key": KEY}, {"key": KEY2, "uart": {"id": 1, "rx": 4, "tx": 5}})
+    assert problems(shared_uart, esp32) == [
+        "meters.2.uart.id: UART 1 is taken by meters.1.uart.id"
+    ]
+    shared_pin = meters({"key": KEY}, {"key": KEY2, "data_request": {"pin": 17}})
+    assert problems(shared_pin, esp32) == [
+        "meters.2.data_request.pin: GPIO 17 is taken by meters.1.data_request.pin"
+    ]
+    led_pin = meters({"key": KEY}, {"key": KEY2, "uart": {"rx": 2}})
+    assert problems(led_pin, esp32) == ["meters.2.uart.rx: GPIO 2 is taken by status_led.pin"]
+    log_uart = meters({"key": KEY}, {"key": KEY2}, log={"tx": 4})
+    assert problems(log_uart, esp32) == ["meters.2.uart.id: UART 2 is taken by log.tx"]
+    same_topic = meters(
+        {"key": KEY, "uart": {"device": "/dev/a"}, "topic": "x"},
+        {"key": KEY2, "uart": {"device": "/dev/b"}, "topic": "x"},
+    )
+    assert problems(same_topic) == ["meters.2.topic: topic x is taken by meters.1.topic"]
+    same_device = meters(
+        {"key": KEY, "uart": {"device": "/dev/a"}}, {"key": KEY2, "uart": {"device": "/dev/a"}}
+    )
+    assert problems(same_device) == [
+        "meters.2.uart.device: the serial device /dev/a is taken by meters.1.uart.device"
+    ]
+
+
+def test_a_meters_entry_gets_its_own_clear_messages():
+    bad = meters(
+        {"key": "00112233", "uart": {"device": "/dev/a", "rxx": 3}},
+        {"uart": {"device": "/dev/b"}, "topic": "a/#"},
+        "not an object",
+        {"key": KEY, "name": ""},
+    )
+    found = problems(bad)
+    for message in (
+        "meters.1.key must be 32 hex digits (16 bytes, as your grid operator gives it)",
+        "unknown key meters.1.uart.rxx (did you mean meters.1.uart.rx?)",
+        'meters.2.topic must be an MQTT topic without wildcards (# +), not "a/#"',
+        "meters.2.key is missing",
+        "meters.3 must be an object (key, uart, topic ...)",
+        'meters.4.name must be a non-empty text, not ""',
+        "meters.4.uart.rx is missing (or uart.device on a host)",
+    ):
+        assert message in found
+    assert not any("00112233" in p for p in found)  # a key, even a wrong one, is not repeated
+    assert problems({"meters": [], "mqtt": {"host": "b"}}) == [
+        "meters must be a list of meters (objects), one or more"
+    ]
+
+
+def test_top_level_meter_keys_beside_a_meters_list_are_refused():
+    tree = meters(
+        {"key": KEY, "uart": {"device": "/dev/a"}},
+        meter={"key": KEY},
+        uart={"rx": 3},
+        name="x",
+    )
+    tree["mqtt"]["legacy_topic"] = "old/topic"
+    assert problems(tree) == [
+        "meter: with a meters list, each meter has its own (meters.N.key)",
+        "uart: with a meters list, each meter has its own (meters.N.uart.*)",
+        "name: with a meters list, each meter has its own (meters.N.name)",
+        "mqtt.legacy_topic: with a meters list, each meter has its own (meters.N.legacy_topic)",
+    ]
+
+
+def test_a_boards_further_lines_are_checked():
+    esp32 = board("mhet_esp32minikit")
+    assert config.check_board(dict(esp32, lines=[{"uart": {"rx": "a"}}, 3])) == [
+        "lines: meter 2's uart.rx must be a whole number from 0 to 48",
+        "lines: meter 3's line: unknown key 3",
+    ]

@@ -437,3 +437,45 @@ def test_setup_mode_in_24k(rig):
     assert shell.command("save").startswith("saved")
     assert shell.command("show").endswith("complete")
     assert "MemoryError" not in fw.log() and "out of memory" not in fw.log()
+
+
+def test_a_second_meter_added_shown_and_removed_in_the_shell(rig):
+    """An ESP32 with one meter gets a second one: `set meters.2.key` turns the config into
+    a list whose first meter keeps its key, line and topic; the second takes the board's
+    second line; a third is refused on save (two UARTs), and removed."""
+    rig.config.write_text(
+        json.dumps({"meter": {"key": KEY}, "mqtt": {"host": "b", "topic": "home/smarty"}})
+    )
+    rig.firmware(board="mhet_esp32minikit", heapsize=STATION_HEAP)
+    shell = rig.shell()
+    assert "meters.N.KEY" in shell.command("help")
+    second = "f0e0d0c0b0a090807060504030201000"
+    assert shell.command(f"set meters.2.key {second}") == 'meters.2.key = "****00"'
+    assert (
+        shell.command("set meters.4.name x")
+        == "meters.4: there are 2 meters: the next is meters.3"
+    )
+    shown = shell.command("show meters.2")
+    for line in (
+        "meters.2.uart.id = 2",
+        "meters.2.uart.rx = 16",
+        "meters.2.data_request.pin = 26",
+    ):
+        assert line in shown
+    assert 'meters.2.topic = "home/smarty/2"' in shown and second not in shown
+    first = shell.command("show meters.1")
+    assert 'meters.1.topic = "home/smarty"' in first and "meters.1.uart.rx = 1" in first
+    assert shell.command("show meters.2.uart.rx") == "meters.2.uart.rx = 16"
+    assert shell.command("set meters.2.uart.rx 1") == "meters.2.uart.rx = 1"
+    assert "meters.2.uart.rx: GPIO 1 is taken by meters.1.uart.rx" in shell.command("show")
+    assert shell.command("unset meters.2.uart.rx") == "meters.2.uart.rx: back to its default"
+    assert shell.command(f"set meters.3.key {KEY}").startswith("meters.3.key")
+    configure(shell, **{"setup.password": PASSWORD})
+    assert "reads 2 meters at most (its free receiving UARTs), not 3" in shell.command("save")
+    assert shell.command("unset meters.3") == "meters.3 removed (the meters after it move up one)"
+    assert shell.command("save").startswith("saved")
+    saved = json.loads(rig.config.read_text())
+    assert "meter" not in saved and saved["meters"] == [
+        {"key": KEY, "topic": "home/smarty"},
+        {"key": second},
+    ]

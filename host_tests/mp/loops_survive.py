@@ -41,7 +41,7 @@ class Reader:
 
 class Queue:
     online = False
-    waiting = 0
+    waiting = used = meter = 0
 
     def __init__(self):
         self.readings = [(b'{"n": 1}', b"")]
@@ -79,6 +79,17 @@ class Broker:
         pass
 
 
+class Outlet:  # a meter's topics (app.Meter)
+    legacy_topic = name = sensors_path = None
+    discovery_sent = False
+
+    class payloads:  # no telegram yet: no meter id, no discovery
+        meter = None
+
+    def __init__(self, topic):
+        self.topic = topic
+
+
 class WiFi:
     def connected(self):
         return True
@@ -87,7 +98,9 @@ class WiFi:
 async def main(directory):
     receiver = Receiver(Port(), Reader(), ReplayGuard(directory + "/counters.txt"), None, None)
     broker = Broker()
-    publisher = Publisher(broker, Queue(), WiFi(), "t", keepalive_s=0, diag_interval_s=3600)
+    publisher = Publisher(
+        broker, Queue(), WiFi(), [Outlet("t")], "t/status", keepalive_s=0, diag_interval_s=3600
+    )
     tasks = [asyncio.create_task(receiver.run()), asyncio.create_task(publisher.run())]
     for _ in range(100):  # the publisher backs off 1 s after a bug
         await asyncio.sleep_ms(100)
@@ -104,12 +117,16 @@ asyncio.run(main(sys.argv[1]))
 
 # persistent trouble: what asks for a restart, and what does not
 r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt"), None, None)
-r._last_good, r._last_bytes = 0, 700000
+r.last_good, r.last_bytes = 0, 700000
 print("no frame", r.trouble(700000))
 r.auth_streak = 3
 print("wrong key", r.trouble(700000))
-r._last_good = 690000
+r.last_good = 690000
 r._memory_errors = [650000, 660000, 670000, 680000, 690000]
 print("memory", r.trouble(700000))
 r._memory_errors = [600000, 660000, 670000, 680000, 690000]
 print("memory spread", r.trouble(700000))
+# one meter of several: its silent line is no reason to restart the others
+r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt"), None, None, alone=False)
+r.last_good, r.last_bytes = 0, 700000
+print("no frame of one of several", r.trouble(700000))

@@ -4,6 +4,13 @@
 #
 # Keys are written "section.name"; a board description (board.json) gives the uart,
 # data_request and status_led defaults, which config.json may override.
+#
+# Several meters: a "meters" list, each entry a meter's own key, line and topic
+#   {"key": "...", "auth_key": "...", "uart": {...}, "data_request": {...},
+#    "topic": "...", "name": "...", "legacy_topic": "..."}
+# (its keys written meters.N.key, meters.N.uart.rx, ...; N from 1).  Without it, the
+# top-level meter, uart and data_request keys are a list of one.  Either way the
+# validated config's "meters" is a list of flat dicts with those entry keys.
 
 import json
 import os
@@ -120,10 +127,35 @@ SCHEMA = (
 def _check(key):
     """The schema's check of a key, or None for a key it does not have.  A search, not
     a dict: on an ESP8266 the dict would be heap the station shell needs."""
+    if key[:7] == "meters.":
+        number, _, name = key[7:].partition(".")
+        return _entry_check(name) if number.isdigit() and 0 < int(number) < 100 else None
     for entry in SCHEMA:
         if entry[0] == key:
             return entry[2]
     return None
+
+
+# Meters a board reads at once: its receiving UARTs (the ESP8266 has UART0 only; the
+# ESP32's UART0 is the console, UART1 and UART2 are free); a host has no limit.
+_MAX_METERS = {"esp8266": 1, "esp32": 2}
+
+
+def _entry_check(name):
+    if name in ("key", "auth_key"):
+        return _hex_key
+    if name in ("topic", "legacy_topic"):
+        return _topic
+    if name == "name":
+        return _text
+    if name[:5] == "uart." or name[:13] == "data_request.":
+        return _check(name)
+    return None
+
+
+def _line_keys(values):
+    """The uart.* and data_request.* items of a flat dict."""
+    return [(k, v) for k, v in values.items() if k[:5] == "uart." or k[:13] == "data_request."]
 
 
 class ConfigError(ValueError):
@@ -188,8 +220,14 @@ def _unknown(key):
 
 def _closest(key):
     """The known key one or two typing slips away from key, for "did you mean"."""
-    best = min((entry[0] for entry in SCHEMA), key=lambda known: _distance(known, key))
-    return best if _distance(best, key) <= 2 else None
+    prefix, known = "", [entry[0] for entry in SCHEMA]
+    if key[:7] == "meters.":  # an entry's keys
+        number, _, key = key[7:].partition(".")
+        prefix = "meters.%s." % number
+        known = [k for k in known if _entry_check(k)]
+        known += ["key", "auth_key", "topic", "legacy_topic"]
+    best = min(known, key=lambda k: _distance(k, key))
+    return prefix + best if _distance(best, key) <= 2 else None
 
 
 _PIN_KEYS = (
@@ -209,11 +247,12 @@ _BOARD_KEYS = (
     "gpio",
     "input_only",
     "no_pull",
+    "lines",  # the uart and data_request defaults of a second (third ...) meter
 )  # and flash.* (tools/flash.py)
 _MCUS = ("esp8266", "esp32", "unix")
 
 
-def _pin_problems(values, board):
+def _pin_problems(values, board, prefix=""):
     """Pins the board does not have, or an output on an input-only pin."""
     problems = []
     gpio = board.get("gpio") if board else None
@@ -225,11 +264,11 @@ def _pin_problems(values, board):
             continue
         if pin not in gpio:
             problems.append(
-                "%s: GPIO %s is not usable on the %s (usable: %s)"
-                % (key, pin, board.get("name", "board"), " ".join(str(p) for p in gpio))
+                "%s%s: GPIO %s is not usable on the %s (usable: %s)"
+                % (prefix, key, pin, board.get("name", "board"), " ".join(str(p) for p in gpio))
             )
         elif key in _OUTPUT_PINS and pin in board.get("input_only", ()):
-            problems.append("%s: GPIO %d is input only on this board" % (key, pin))
+            problems.append("%s%s: GPIO %d is input only on this board" % (prefix, key, pin))
         elif key == "setup_button.pin" and pin in board.get("no_pull", ()):
             problems.append("%s: GPIO %d has no pull-up for a button on this board" % (key, pin))
         elif key == "log.tx" and board.get("mcu") == "esp8266" and pin != 2:
@@ -240,6 +279,9 @@ def _pin_problems(values, board):
 def pin_problems(key, value, board):
     """What is wrong with one pin setting on this board (nothing for other keys): set
     checks a value without merging the whole config (an ESP8266's heap in setup mode)."""
+    if key[:7] == "meters.":
+        number, _, name = key[7:].partition(".")
+        return _pin_problems({name: value}, board, "meters.%s." % number)
     return _pin_problems({key: value}, board)
 
 
@@ -255,30 +297,159 @@ def merge(tree, board=None):
         return values, ["must be a JSON object"]
     problems = []
     for key, value in _flatten(tree).items():
+        if key == "meters":
+            continue
         check = _check(key)
         if check is None:
             problems.append(_unknown(key))
             continue
-        message = None if value is None else check(value)
+        message = _problem(key, value, check)
         if message:  # reported; the default stays
-            shown = "" if key in SECRETS else ", not %s" % json.dumps(value)
-            problems.append("%s %s%s" % (key, message, shown))
+            problems.append(message)
         else:
             values[key] = value
     problems += _pin_problems(values, board)
+    entries = tree.get("meters")
+    if entries is not None:  # else meters() makes the list of one when it is asked for
+        values["meters"] = _merge_meters(entries, tree, values, board, problems)
     return values, problems
+
+
+def meters(values):
+    """The meters of merged values: the meters list, or the one meter of the top keys."""
+    return values["meters"] if "meters" in values else [_single_meter(values)]
+
+
+def _problem(key, value, check):
+    message = None if value is None else check(value)
+    if message:
+        shown = "" if key in SECRETS or key[-3:] == "key" else ", not %s" % json.dumps(value)
+        return "%s %s%s" % (key, message, shown)
+    return None
+
+
+def _single_meter(values):
+    """The entry of meters that the top-level keys of a one-meter config mean."""
+    topic = values["mqtt.topic"]
+    meter = {
+        "key": values.get("meter.key"),
+        "auth_key": values["meter.auth_key"],
+        "topic": topic,
+        "name": values["name"],
+        "legacy_topic": values["mqtt.legacy_topic"] or topic + "/legacy",
+    }
+    meter.update(_line_keys(values))
+    return meter
+
+
+def _merge_meters(entries, tree, values, board, problems):
+    """The flat entries of a meters list over the board's lines and the defaults."""
+    if not isinstance(entries, list) or not entries:
+        problems.append("meters must be a list of meters (objects), one or more")
+        return []
+    for section, own in (
+        ("meter", "key"),
+        ("uart", "uart.*"),
+        ("data_request", "data_request.*"),
+        ("name", "name"),
+    ):
+        if section in tree:
+            problems.append(
+                "%s: with a meters list, each meter has its own (meters.N.%s)" % (section, own)
+            )
+    if values["mqtt.legacy_topic"]:
+        problems.append(
+            "mqtt.legacy_topic: with a meters list, each meter has its own (meters.N.legacy_topic)"
+        )
+    lines = (board or {}).get("lines") or []
+    meters = []
+    for n, entry in enumerate(entries, 1):
+        prefix = "meters.%d." % n
+        meter = {key: default for key, default, _ in SCHEMA if key[:5] == "uart."}
+        meter["data_request.pin"], meter["data_request.active_low"] = None, False
+        if n == 1:  # the board's own P1 port
+            meter.update((k, v) for k, v in _line_keys(values) if k in _from_board(board))
+        elif n - 2 < len(lines) and isinstance(lines[n - 2], dict):
+            meter.update(_line_keys(_flatten(lines[n - 2])))
+        topic = values["mqtt.topic"] + ("/%d" % n if len(entries) > 1 else "")
+        meter.update(key=None, auth_key=None, topic=topic, name=None, legacy_topic=None)
+        if not isinstance(entry, dict):
+            problems.append(prefix[:-1] + " must be an object (key, uart, topic ...)")
+            meters.append(meter)
+            continue
+        for key, value in _flatten(entry).items():
+            check = _entry_check(key)
+            if check is None:
+                problems.append(_unknown(prefix + key))
+                continue
+            message = _problem(prefix + key, value, check)
+            if message:
+                problems.append(message)
+            else:
+                meter[key] = value
+        meter["legacy_topic"] = meter["legacy_topic"] or "%s/legacy" % meter["topic"]
+        problems += _pin_problems(meter, board, prefix)
+        meters.append(meter)
+    return meters
+
+
+def _from_board(board):
+    return [k for k, _ in _line_keys(_flatten(board))] if board else ()
+
+
+def _meter_problems(values, board, listed):
+    """What the meters ask of the board that it cannot give: more meters than it has
+    UARTs for, a UART, serial device, pin or topic that two of them share."""
+    meters, problems = values["meters"], []
+    limit = _MAX_METERS.get(board.get("mcu"), 8) if board else 8  # 8: the queue's 3 bits
+    if limit and len(meters) > limit:
+        problems.append(
+            "meters: the %s reads %d meter%s at most (its free receiving UARTs), not %d"
+            % (board.get("name", "board"), limit, "" if limit == 1 else "s", len(meters))
+        )
+    owners = {}  # "UART 1", "GPIO 5", "topic x" -> the first key that uses it
+
+    def take(what, key):
+        if what in owners:
+            problems.append("%s: %s is taken by %s" % (key, what, owners[what]))
+        else:
+            owners[what] = key
+
+    for key in ("status_led.pin", "setup_button.pin"):
+        if values.get(key) is not None and not _pin(values[key]):
+            owners["GPIO %d" % values[key]] = key
+    if values.get("log.tx") is not None and board and board.get("mcu") == "esp32":
+        owners["UART 2"] = "log.tx"  # hw.log_line: the ESP32's log line is UART2
+    for n, meter in enumerate(meters, 1):
+        prefix = "meters.%d." % n if listed else ""
+        if not meter["uart.device"] and meter["uart.rx"] is None:
+            problems.append(prefix + "uart.rx is missing (or uart.device on a host)")
+        if meter["uart.device"]:
+            take("the serial device " + meter["uart.device"], prefix + "uart.device")
+        elif meter["uart.id"] is not None:
+            take("UART %d" % meter["uart.id"], prefix + "uart.id")
+        for key in ("uart.rx", "uart.tx", "data_request.pin"):
+            if meter[key] is not None and not _pin(meter[key]):
+                take("GPIO %d" % meter[key], prefix + key)
+        take("topic " + meter["topic"], prefix + "topic")
+    return problems
 
 
 def validate(tree, board=None):
     """The flat config ({"mqtt.host": ...}) of a config tree over a board's defaults;
     ConfigError listing every problem."""
     values, problems = merge(tree, board)
+    listed = isinstance(tree, dict) and "meters" in tree
+    values["meters"] = meters(values)
     for key, default, _ in SCHEMA:
-        if default is REQUIRED and values.get(key) in (None, ""):
+        if default is REQUIRED and values.get(key) in (None, "") and not listed:
             if not any(p.startswith(key + " ") for p in problems):
                 problems.append("%s is missing" % key)
-    if not values.get("uart.device") and values.get("uart.rx") is None:
-        problems.append("uart.rx is missing (or uart.device on a host)")
+    if listed:
+        for n, meter in enumerate(values["meters"], 1):
+            if not meter["key"] and not any(p.startswith("meters.%d.key " % n) for p in problems):
+                problems.append("meters.%d.key is missing" % n)
+    problems += _meter_problems(values, board, listed)
     static = [values.get("wifi." + k) for k in ("ip", "netmask", "gateway", "dns")]
     if any(static) and not all(static):
         problems.append("wifi.ip, wifi.netmask, wifi.gateway and wifi.dns go together")
@@ -334,6 +505,15 @@ def check_board(board):
             config[key] = value
         elif key not in _BOARD_KEYS and not key.startswith("flash."):
             problems.append("unknown key %s" % key)
+    lines = board.get("lines", [])
+    for n, line in enumerate(lines if isinstance(lines, list) else [None], 2):
+        flat = _flatten(line) if isinstance(line, dict) else {"": None}
+        for key, value in flat.items():
+            check = _check(key) if key[:5] == "uart." or key[:13] == "data_request." else None
+            if check is None:
+                problems.append("lines: meter %d's line: unknown key %s" % (n, key or line))
+            elif check(value):
+                problems.append("lines: meter %d's %s %s" % (n, key, check(value)))
     if not problems:
         problems += merge(config, board)[1]
     return problems
@@ -403,9 +583,22 @@ def show_lines(values, keys=None):
     lines = []
     for key in keys or [entry[0] for entry in SCHEMA]:
         value = values.get(key)
-        if key in SECRETS and value:
-            value = "****" + str(value)[-2:] if key.startswith("meter.") else "****"
+        if value and (key in SECRETS or key[:7] == "meters." and key[-3:] == "key"):
+            value = "****" + str(value)[-2:] if key[:5] == "meter" else "****"
         lines.append("%s = %s" % (key, json.dumps(value)))
+    return lines
+
+
+def meter_lines(values, number=None):
+    """The meters (or meter `number`), a "meters.N.key = value" line each, keys masked."""
+    lines = []
+    for n, meter in enumerate(meters(values), 1):
+        if number in (None, n):
+            for key in sorted(meter):
+                value = meter[key]
+                if key[-3:] == "key" and value:
+                    value = "****" + str(value)[-2:]
+                lines.append("meters.%d.%s = %s" % (n, key, json.dumps(value)))
     return lines
 
 

@@ -41,7 +41,8 @@ class _SerialDevice:
 
         # The ESP8266 port allocates UART0's receive ring from the GC heap (m_new in
         # ports/esp8266/machine_uart.c): hold as much here, so the host runs on the
-        # heap that board has left.
+        # heap that board has left.  (0: a further meter's line; the ESP8266 has one,
+        # and the ESP32's rings are the IDF's, outside the GC heap.)
         self._rxbuf = bytearray(rxbuf)
         try:
             self._file = open(path, "r+b")
@@ -90,10 +91,11 @@ class P1Port:
     """The meter's P1 port: data request (an Output) and the bytes the meter sends, from
     a UART or, on a host, a serial device or pty (`device`)."""
 
-    def __init__(self, device, uart_id, rx, tx, baudrate, invert, rxbuf, request):
+    def __init__(self, device, uart_id, rx, tx, baudrate, invert, rxbuf, request, first=True):
+        # first: the first meter's line (a host holds its rxbuf, see _SerialDevice)
         self._request = request
         if device:
-            self._line = _SerialDevice(device, baudrate, rxbuf)
+            self._line = _SerialDevice(device, baudrate, rxbuf if first else 0)
         elif machine is None or not hasattr(machine, "UART"):
             raise OSError("no UART on this platform: set uart.device")
         else:

@@ -150,10 +150,11 @@ def sensor_line(reading):
     return ("%s %s %s %s\n" % tuple(x or "-" for x in reading[:1] + reading[2:5])).encode()
 
 
-def discovery(prefix, node, topic, meter_name, sensors, buf):
+def discovery(prefix, node, topic, meter_name, sensors, buf, status=None):
     """(topic, length) of the retained Home Assistant discovery config of each sensor,
     written into buf (a free queue slot: no dict, no string of it on the heap), from the
-    lines sensor_line() wrote (bytes or text: a file's lines)."""
+    lines sensor_line() wrote (bytes or text: a file's lines).  `status`: the
+    availability topic (default: <topic>/status)."""
     device = json.dumps(
         {
             "identifiers": [node],
@@ -177,7 +178,7 @@ def discovery(prefix, node, topic, meter_name, sensors, buf):
         writer.field("object_id", node + "_" + field)
         writer.field("state_topic", topic + "/state")
         writer.field("value_template", "{{ value_json.%s }}" % field)
-        writer.field("availability_topic", topic + "/status")
+        writer.field("availability_topic", status or topic + "/status")
         writer.member("device", device)
         if unit:
             writer.field("unit_of_measurement", HA_UNITS.get(unit, unit))

@@ -1,7 +1,8 @@
 # The publishing side: queue -> MQTT broker.  One asyncio task: joins the WiFi, connects
 # (backing off to 60 s), sends the Home Assistant discovery configs once per connection,
-# the queued readings in order and acknowledged (QoS 1), the newest reading's values on
-# per-field topics, and the diagnostics.  A failure is counted, never fatal.
+# the queued readings in order and acknowledged (QoS 1), the newest readings' values on
+# per-field topics, and the diagnostics; each meter's under its own topics.
+# A failure is counted, never fatal.
 
 import gc
 import time
@@ -28,36 +29,36 @@ _BATCH = const(5)
 
 
 class Publisher:
+    """`outlets`: where each meter's readings go, in the queue's meter order; each has
+    topic, legacy_topic (None: no legacy payload), name (of its Home Assistant device;
+    None: Smarty <meter id>), sensors_path (the first telegram's sensors, for discovery),
+    payloads (its .meter: the meter's id once a telegram was read) and discovery_sent
+    (app.Meter).  `diagnostics(buf, outlet)`: the length of a meter's diag JSON in buf."""
+
     def __init__(
         self,
         broker,
         queue,
         wifi,
-        topic,
-        legacy_topic=None,
+        outlets,
+        status_topic,
         per_field=False,
         discovery_prefix=None,
-        name=None,
-        sensors_path=None,
         diag_interval_s=60,
         keepalive_s=60,
         diagnostics=None,
     ):
         self.broker, self.queue, self.wifi = broker, queue, wifi
-        self.topic = topic
-        self.legacy_topic = legacy_topic
+        self.outlets = outlets
+        self.diagnostics = diagnostics
+        self.status_topic = status_topic  # the reader's availability (its last will)
         self.per_field = per_field
         self.discovery_prefix = discovery_prefix  # None: no discovery
-        self.name = name
-        self.sensors_path = sensors_path
         self.diag_interval_ms = diag_interval_s * 1000
         self.keepalive_ms = keepalive_s * 1000
-        self.diagnostics = diagnostics  # (buf) -> the diag JSON's length in buf
-        self.meter = None  # () -> the meter's id, once a telegram was read
         self.counters = {"reconnects": 0, "published": 0, "memory_errors": 0, "errors": 0}
         self.last_error = None
         self._connected_once = False
-        self._discovery_sent = False
 
     def connect(self):
         self.broker.connect()
@@ -65,19 +66,20 @@ class Publisher:
         if self._connected_once:
             self.counters["reconnects"] += 1
         self._connected_once = True
-        self._discovery_sent = False  # a restarted broker may have lost retained configs
         log("connected to the MQTT broker %s:%d" % (self.broker.host, self.broker.port))
-        if self.legacy_topic:
-            self.broker.publish(
-                self.legacy_topic, publish.legacy_notice("connect", "SmartyReader")
-            )
+        for outlet in self.outlets:
+            outlet.discovery_sent = False  # a restarted broker may have lost retained configs
+            if outlet.legacy_topic:
+                self.broker.publish(
+                    outlet.legacy_topic, publish.legacy_notice("connect", "SmartyReader")
+                )
 
-    def send_discovery(self):
-        meter = self.meter() if self.meter else None
-        if self._discovery_sent or not self.discovery_prefix or not meter:
+    def send_discovery(self, outlet):
+        meter = outlet.payloads.meter
+        if outlet.discovery_sent or not self.discovery_prefix or not meter:
             return
         try:
-            sensors = open(self.sensors_path)
+            sensors = open(outlet.sensors_path)
         except OSError:
             return  # no telegram read yet
         node = publish.node_id(meter)
@@ -87,45 +89,52 @@ class Publisher:
             for config_topic, length in publish.discovery(
                 self.discovery_prefix,
                 node,
-                self.topic,
-                self.name or "Smarty " + meter,
+                outlet.topic,
+                outlet.name or "Smarty " + meter,
                 sensors,
                 buf,
+                self.status_topic,
             ):
                 self.broker.publish(config_topic, buf[:length], True)
                 # ~50 configs once per connection: free each one's garbage before the
                 # next, so that no allocation meets a heap fragmented by all of them
                 gc.collect()
-        self._discovery_sent = True
+        outlet.discovery_sent = True
 
     def send_queued(self):
         """The waiting readings, oldest first, at most _BATCH of them (a day queued on
         flash goes out in rounds, the meter read in between); per-field topics for the
-        newest."""
+        readings that were waiting in RAM (the newest: not a backlog from flash)."""
         queue, broker = self.queue, self.broker
-        state_topic = self.topic + "/state"
         for _ in range(_BATCH):
             reading = queue.oldest()
             if reading is None:
                 return
             state, legacy = reading
-            broker.publish(state_topic, state, False, 1)
-            if legacy:
-                broker.publish(self.legacy_topic, legacy, False, 1)
-            newest = queue.waiting == 1
+            fresh = queue.used > 0 or queue.waiting == 1  # not a backlog reading
+            outlet = self.outlets[queue.meter if queue.meter < len(self.outlets) else 0]
+            broker.publish(outlet.topic + "/state", state, False, 1)
+            if legacy and outlet.legacy_topic:
+                broker.publish(outlet.legacy_topic, legacy, False, 1)
+            if self.per_field and fresh:  # its bytes stay valid until the next slot()
+                self.send_fields(outlet.topic)
             queue.pop()
             self.counters["published"] += 1
-            if self.per_field and newest:  # its bytes stay valid until the next await
-                self.send_fields()
 
-    def send_fields(self):
+    def send_fields(self, topic):
         """Each member of the oldest reading's state on <topic>/<field> (not retained)."""
         buf, (start, end) = self.queue.buf, self.queue.state_span
         view = memoryview(buf)
-        prefix = self.topic.encode() + b"/"
+        prefix = topic.encode() + b"/"
         for name, name_end, value, value_end in publish.json_members(buf, start, end):
             a, b = publish.field_payload(buf, value, value_end)
             self.broker.publish(prefix + view[name:name_end], view[a:b])
+
+    def send_diagnostics(self):
+        for outlet in self.outlets:
+            buf = self.queue.slot()
+            length = self.diagnostics(buf, outlet)
+            self.broker.publish(outlet.topic + "/diag", buf[:length])
 
     async def run(self):
         backoff = 1
@@ -156,12 +165,11 @@ class Publisher:
                     await asyncio.sleep_ms(0)  # the reader's turn, then the next batch
                     continue
                 # the queue is empty: its RAM slot is free for discovery and diagnostics
-                self.send_discovery()
+                for outlet in self.outlets:
+                    self.send_discovery(outlet)
                 now = time.ticks_ms()
                 if time.ticks_diff(now, next_diag) >= 0:
-                    buf = self.queue.slot()
-                    length = self.diagnostics(buf)
-                    self.broker.publish(self.topic + "/diag", buf[:length])
+                    self.send_diagnostics()
                     next_diag = time.ticks_add(now, self.diag_interval_ms)
                 if self.keepalive_ms and time.ticks_diff(now, next_ping) >= 0:
                     self.broker.ping()

@@ -5,8 +5,10 @@
 # On flash, a folder of segment files named by sequence number ("00000001", ...), each
 # up to SEGMENT_READINGS records appended one after the other:
 #
-#   state length (2 bytes, big-endian)  legacy length (2)  CRC16/ARC of each (2 + 2)
-#   state JSON  legacy payload
+#   state length (2 bytes, big-endian)  meter (3 bits) and legacy length (13 bits)
+#   CRC16/ARC of each (2 + 2)  state JSON  legacy payload
+#
+# The meter is the reading's meter among several (0: the first, or the only one).
 #
 # and "head": "<segment> <offset>" of the oldest record not yet published, replaced
 # (temporary file, then rename) after each one that is.  A record cut short by a reset is
@@ -35,13 +37,17 @@ SEGMENT_READINGS = const(64)  # about 100 KB a segment with a Smarty with gas
 _RESERVE_BYTES = const(65536)  # flash left free for the config and the filesystem itself
 
 
+SLOT_BYTES = const(2048)  # a Smarty with gas and water: a 1.5 KB state and its legacy
+
+
 class Queue:
-    def __init__(self, directory, slots=2, slot_size=2048, max_readings=8640):
+    def __init__(self, directory, slots=2, slot_size=SLOT_BYTES, max_readings=8640, buf=None):
+        # buf: slots * slot_size bytes allocated early, before the heap fragments
         self.dir = directory
         self.count, self.size = slots, slot_size
-        self.buf = bytearray(self.count * slot_size)
+        self.buf = bytearray(self.count * slot_size) if buf is None else buf
         self._mv = memoryview(self.buf)
-        self._lengths = [(0, 0)] * self.count
+        self._lengths = [(0, 0, 0)] * self.count  # (state, legacy, meter) of each slot
         self._oldest = 0
         self.used = 0  # readings in RAM
         self.max_readings = max_readings
@@ -53,8 +59,9 @@ class Queue:
         self.segment_readings = max(1, min(SEGMENT_READINGS, max_readings // 4))
         self._head = 0  # offset of the oldest unpublished record in the first segment
         self._append_new = False  # the last segment ends in a damaged record: start anew
-        self._read = (0, 0)  # lengths of the record oldest() read from flash
+        self._read = (0, 0, 0)  # lengths and meter of the record oldest() read from flash
         self.state_span = (0, 0)
+        self.meter = 0  # the meter of the reading oldest() returned
         self._header = bytearray(_HEADER)
         self._recover()
 
@@ -75,11 +82,11 @@ class Queue:
             self._spill()
         return self._mv[self._index(self.used) * self.size :][: self.size]
 
-    def commit(self, state_length, legacy_length=0):
+    def commit(self, state_length, legacy_length=0, meter=0):
         """Keeps the reading written into slot(): in RAM while the broker takes readings
         and nothing waits on flash, else on flash (after whatever RAM holds)."""
         i = self._index(self.used)
-        self._lengths[i] = (state_length, legacy_length)
+        self._lengths[i] = (state_length, legacy_length, meter)
         self.used += 1
         if self._segments or not self.online:
             self._spill()
@@ -115,7 +122,7 @@ class Queue:
         return (self._oldest + n) % self.count
 
     def _views(self, i):
-        state, legacy = self._lengths[i]
+        state, legacy, self.meter = self._lengths[i]
         base = i * self.size
         self.state_span = (base, base + state)  # the state's place in self.buf
         return self._mv[base : base + state], self._mv[base + state : base + state + legacy]
@@ -124,7 +131,7 @@ class Queue:
         """Moves the RAM front to flash, oldest first."""
         while self.used:
             state, legacy = self._views(self._oldest)
-            self._append(state, legacy)
+            self._append(state, legacy, self.meter)
             self._oldest = self._index(1)
             self.used -= 1
 
@@ -133,14 +140,14 @@ class Queue:
     def _path(self, sequence):
         return "%s/%08d" % (self.dir, sequence)
 
-    def _append(self, state, legacy):
+    def _append(self, state, legacy, meter):
         last = self._segments[-1] if self._segments else None
         if self._append_new or last is None or last[2] >= self.segment_readings:
             self._new_segment()
         header = self._header
         n, m = len(state), len(legacy)
         crc, crc_legacy = crc16(state, 0, n), crc16(legacy, 0, m)
-        header[0], header[1], header[2], header[3] = n >> 8, n & 255, m >> 8, m & 255
+        header[0], header[1], header[2], header[3] = n >> 8, n & 255, meter << 5 | m >> 8, m & 255
         header[4], header[5], header[6], header[7] = (
             crc >> 8,
             crc & 255,
@@ -198,14 +205,14 @@ class Queue:
                 f.seek(self._head)
                 h = f.read(_HEADER)
                 if len(h) == _HEADER:
-                    n, m = h[0] << 8 | h[1], h[2] << 8 | h[3]
+                    n, m = h[0] << 8 | h[1], (h[2] & 31) << 8 | h[3]
                     if (
                         n + m <= self.size
                         and f.readinto(self._mv[base : base + n + m]) == n + m
                         and crc16(self.buf, base, base + n) == h[4] << 8 | h[5]
                         and crc16(self.buf, base + n, base + n + m) == h[6] << 8 | h[7]
                     ):
-                        self._lengths[i] = self._read = (n, m)
+                        self._lengths[i] = self._read = (n, m, h[2] >> 5)
                         return True
         except OSError:
             pass
@@ -256,7 +263,7 @@ class Queue:
                     h = f.read(_HEADER)
                     if len(h) < _HEADER:
                         break
-                    length = _HEADER + (h[0] << 8 | h[1]) + (h[2] << 8 | h[3])
+                    length = _HEADER + (h[0] << 8 | h[1]) + ((h[2] & 31) << 8 | h[3])
                     if position + length > size:
                         break
                     position += length

@@ -1,8 +1,10 @@
-# The receiving side: P1 port -> reader (framer, decryption, CRC, parse) -> replay
-# check -> payloads -> queue.  One asyncio task.  A bad frame, a MemoryError, a bug in a
-# payload builder: each is counted and the loop goes on; only persistent trouble (no good
-# frame for 10 minutes although bytes arrive, unless they are frames with a wrong key; or
-# 5 MemoryErrors in a minute) asks for a restart (Restart: main.py resets the board).
+# The receiving side of one meter: P1 port -> reader (framer, decryption, CRC, parse) ->
+# replay check -> payloads -> queue.  One asyncio task per meter.  A bad frame, a
+# MemoryError, a bug in a payload builder: each is counted and the loop goes on; only
+# persistent trouble (no good frame for 10 minutes although bytes arrive, unless they are
+# frames with a wrong key, and only if this is the only meter: a restart would cost the
+# others their readings; or 5 MemoryErrors in a minute) asks for a restart (Restart:
+# main.py resets the board).
 
 import gc
 import time
@@ -34,10 +36,10 @@ class Restart(Exception):
 
 class ReplayGuard:
     """Frame counters: a frame whose counter is not above the last accepted one of its
-    meter (system title) is a replay.  Kept in a file, so that a reset does not make an
-    old frame new again: written with the first frame after boot, with every reading
-    queued on flash (save()) and at most every `interval_ms` otherwise (a few bytes an
-    hour while the broker takes readings promptly)."""
+    meter (system title, and the line it came on) is a replay.  Kept in a file, so that
+    a reset does not make an old frame new again: written with the first frame after
+    boot, with every reading queued on flash (save()) and at most every `interval_ms`
+    otherwise (a few bytes an hour while the broker takes readings promptly)."""
 
     def __init__(self, path, interval_ms=3600000):
         self.path, self.interval_ms = path, interval_ms
@@ -53,9 +55,10 @@ class ReplayGuard:
         except OSError:
             pass
 
-    def accept(self, title, counter):
-        """Whether a frame is new; remembers its counter if it is."""
-        key = title.hex()
+    def accept(self, title, counter, meter=0):
+        """Whether a frame is new; remembers its counter if it is.  Kept per meter (its
+        number among several, 0 for the first): each line has its own meter."""
+        key = title.hex() if not meter else "%s/%d" % (title.hex(), meter + 1)
         last = self.last.get(key)
         if last is not None and counter <= last:
             return False
@@ -84,9 +87,21 @@ class ReplayGuard:
 
 class Receiver:
     def __init__(
-        self, port, reader, guard, payloads, queue, sensors_path=None, led=None, watchdog=None
+        self,
+        port,
+        reader,
+        guard,
+        payloads,
+        queue,
+        sensors_path=None,
+        led=None,
+        watchdog=None,
+        meter=0,
+        alone=True,
     ):
         self.port, self.reader, self.guard = port, reader, guard
+        self.meter = meter  # this meter's number among several (0: the first)
+        self.alone = alone  # the only meter: a line without good frames may restart
         self.payloads, self.queue = payloads, queue
         self.sensors_path = sensors_path  # where the first telegram's sensors go (discovery)
         self.sensors_ready = False
@@ -96,7 +111,7 @@ class Receiver:
         self.last_error = None
         self.heap_after_gc = None  # free heap right after the collection that follows a frame
         now = time.ticks_ms()
-        self._last_good = self._last_bytes = now
+        self.last_good = self.last_bytes = now
         self._memory_errors = []  # when the recent MemoryErrors were
 
     def on_item(self, item):
@@ -108,13 +123,13 @@ class Receiver:
             log("frame rejected, " + self.last_error)
             return
         if item.system_title is not None and not self.guard.accept(
-            item.system_title, item.frame_counter
+            item.system_title, item.frame_counter, self.meter
         ):
             self.counters["replays"] += 1
             log("frame counter %d is not new: replay rejected" % item.frame_counter)
             return
         self.auth_streak = 0
-        self._last_good = time.ticks_ms()
+        self.last_good = time.ticks_ms()
         self.accept(item)
 
     def accept(self, telegram):
@@ -137,7 +152,7 @@ class Receiver:
             if sensors is not None:
                 sensors.close()
         self.sensors_ready = True
-        queue.commit(state, legacy)
+        queue.commit(state, legacy, self.meter)
         if queue.on_flash:
             self.guard.save()
         if self.led:
@@ -157,8 +172,9 @@ class Receiver:
     def trouble(self, now):
         """Why the reader should restart, or None."""
         if (
-            time.ticks_diff(now, self._last_good) > NO_FRAME_MS
-            and time.ticks_diff(now, self._last_bytes) < _MINUTE_MS
+            self.alone
+            and time.ticks_diff(now, self.last_good) > NO_FRAME_MS
+            and time.ticks_diff(now, self.last_bytes) < _MINUTE_MS
             and self.auth_streak < _AUTH_STREAK  # a wrong key: no restart cures that
         ):
             return "no good frame for 10 minutes although bytes arrive"
@@ -175,7 +191,7 @@ class Receiver:
             n = self.port.readinto(framer.space()) or 0
             now = time.ticks_ms()
             if n:
-                self._last_bytes = now
+                self.last_bytes = now
             # an empty read tells the framer how long the line has been silent
             framer.received(n, now)
             item = None

@@ -24,6 +24,9 @@ HELP = """commands:
   reboot             start reading the meter with the saved settings
   exit               end this session
   help               this text
+several meters: meters.N.KEY (N from 1) with KEY one of key auth_key topic name
+  legacy_topic uart.* data_request.*; set meters.2.key ... adds a second meter
+  (the first keeps the settings it had); unset meters.N removes meter N
 keys:"""
 
 # What a session asks for when it ends (Shell.handle's action).
@@ -86,7 +89,45 @@ class Guard:
         return False
 
 
+def _meter_entry(tree, number, add):
+    """The entry of meter `number` (from 1) in the tree's meters list, or None.  `add`:
+    the next number makes a new entry, and a one-meter config first becomes a list of
+    one that keeps its key, line and topic."""
+    meters = tree.get("meters")
+    if not isinstance(meters, list):
+        if not add:
+            return None
+        first = {}
+        meter = tree.pop("meter", None)
+        if isinstance(meter, dict):
+            first.update((k, v) for k, v in meter.items() if k in ("key", "auth_key"))
+        for section in ("uart", "data_request"):
+            if section in tree:
+                first[section] = tree.pop(section)
+        mqtt = tree.get("mqtt")
+        topic = mqtt.get("topic") if isinstance(mqtt, dict) else None
+        first["topic"] = topic or "smartyreader"  # as before: Home Assistant's topics stay
+        for name in ("name",):
+            if name in tree:
+                first[name] = tree.pop(name)
+        meters = tree["meters"] = [first]
+    if number <= len(meters):
+        return meters[number - 1]
+    if add and number == len(meters) + 1:
+        meters.append({})
+        return meters[-1]
+    raise config.ConfigError(
+        [
+            "meters.%d: there are %d meters: the next is meters.%d"
+            % (number, len(meters), len(meters) + 1)
+        ]
+    )
+
+
 def _set(tree, key, value):
+    if key[:7] == "meters.":
+        number, _, key = key[7:].partition(".")
+        tree = _meter_entry(tree, int(number), True)
     *sections, name = key.split(".")
     for section in sections:
         if not isinstance(tree.get(section), dict):
@@ -96,12 +137,37 @@ def _set(tree, key, value):
 
 
 def _unset(tree, key):
+    if key[:7] == "meters.":
+        number, _, key = key[7:].partition(".")
+        entry = _meter_entry(tree, int(number), False)
+        if entry is None:
+            return
+        if not key:  # the whole meter
+            tree["meters"].pop(int(number) - 1)
+            return
+        tree = entry
     *sections, name = key.split(".")
+    parents = []
     for section in sections:
+        parents.append((tree, section))
         tree = tree.get(section)
         if not isinstance(tree, dict):
             return
     tree.pop(name, None)
+    for parent, section in reversed(parents):  # no empty sections left behind
+        if parent[section]:
+            break
+        del parent[section]
+
+
+def _global(key):
+    """Whether a schema key is the reader's, not a meter's (meters.N has those)."""
+    return (
+        key[:6] != "meter."
+        and key[:5] != "uart."
+        and key[:13] != "data_request."
+        and (key not in ("name", "mqtt.legacy_topic"))
+    )
 
 
 def _unquote(text):
@@ -182,7 +248,7 @@ class Shell:
 
     def do_help(self, rest):
         lines = HELP.split("\n")
-        keys = [key for key, _, _ in config.SCHEMA]
+        keys = [key for key, _, _ in config.SCHEMA if not self._listed() or _global(key)]
         for i in range(0, len(keys), 6):  # a line at a time, not one long text
             lines.append("  " + " ".join(keys[i : i + 6]))
         return lines
@@ -190,21 +256,40 @@ class Shell:
     def _values(self):
         return config.merge(self.tree, self.board)
 
+    def _listed(self):
+        return isinstance(self.tree.get("meters"), list)
+
     def do_show(self, key):
-        values, problems = self._values()
+        missing = []
+        if not key:  # first, before the values shown are made: an ESP8266's heap
+            try:
+                config.validate(self.tree, self.board)
+            except config.ConfigError as e:
+                missing = e.problems
+        values = self._values()[0]
+        if key == "meters" or key[:7] == "meters.":
+            number, _, name = key[7:].partition(".")
+            if not number:
+                return config.meter_lines(values)
+            meters = config.meters(values)
+            if not number.isdigit() or not 0 < int(number) <= len(meters):
+                return "%s: there are %d meters" % (key, len(meters))
+            if not name:
+                return config.meter_lines(values, int(number))
+            config.parse(key, "")  # an unknown key: did you mean
+            return config.show({key: meters[int(number) - 1].get(name)}, (key,))
         if key:
             section = [e[0] for e in config.SCHEMA if e[0].startswith(key + ".")]
             if section:  # "show wifi": every wifi.* key
                 return config.show_lines(values, section)
             config.parse(key, "")  # an unknown key: did you mean
             return config.show({key: values[key]}, (key,))
-        missing = []
-        try:
-            config.validate(self.tree, self.board)
-        except config.ConfigError as e:
-            missing = e.problems
         # lines, not one text: the session sends them one by one (an ESP8266's heap)
-        out = config.show_lines(values)
+        if self._listed():
+            out = config.show_lines(values, [e[0] for e in config.SCHEMA if _global(e[0])])
+            out += config.meter_lines(values)
+        else:
+            out = config.show_lines(values)
         out += ["to fix before save: " + p for p in missing] or ["complete"]
         if self.changed:
             out.append("(changed, not saved yet)")
@@ -227,9 +312,13 @@ class Shell:
         return config.show({key: value}, (key,))
 
     def do_unset(self, key):
-        config.parse(key, "")
+        number = key[7:]
+        if not (key[:7] == "meters." and number.isdigit()):  # a whole meter
+            config.parse(key, "")
         _unset(self.tree, key)
         self.changed = True
+        if key[:7] == "meters." and key[7:].isdigit():
+            return "%s removed (the meters after it move up one)" % key
         return "%s: back to its default" % key
 
     def do_scan(self, rest):

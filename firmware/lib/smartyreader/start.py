@@ -119,44 +119,61 @@ def _once(config_path, board, setup, setup_port):
         asked = setup_mode.run(config_path, board, port, log, home)
         return _REBOOT if asked == setup_mode.REBOOT else _STOP
     settings = None
+    address = _static_address(cfg)
+    if not cfg["setup.station_shell"]:  # checked: its code and tables are the reader's heap
+        _forget("config")
     if cfg["log.tx"] is not None:
         log_to(hw.log_line(cfg["log.tx"], cfg["log.baudrate"]))
     log("starting; board %s, topic %s" % (board.get("name"), cfg["mqtt.topic"]))
-    if cfg["uart.detach_repl"]:  # the meter's line is the console's: a way back in first
+    meters = cfg["meters"]
+    if any(m["uart.detach_repl"] for m in meters):  # a meter's line is the console's:
         log("the meter's line takes the REPL's pins in 3 s (Ctrl-C now to keep the REPL)")
-        time.sleep(3)
+        time.sleep(3)  # a way back in first
         hw.detach_repl()
     gc.collect()  # the config's garbage, before the reader's buffers are made
-    try:
-        port = hw.P1Port(
-            cfg["uart.device"],
-            cfg["uart.id"],
-            cfg["uart.rx"],
-            cfg["uart.tx"],
-            cfg["uart.baudrate"],
-            cfg["uart.invert"],
-            cfg["uart.rxbuf"],
-            hw.Output(cfg["data_request.pin"], cfg["data_request.active_low"]),
-        )
-    except (OSError, ValueError, TypeError) as e:  # the settings must change: setup mode
-        log("cannot open the P1 port: %s" % e)
-        return _P1_FAILED
     from .app import App  # only now: setup mode does without the meter reader's code
 
+    buffers = App.buffers(cfg)  # the big ones first, while the heap is in one piece
+    ports = []
+    for n, m in enumerate(meters, 1):
+        try:
+            ports.append(
+                hw.P1Port(
+                    m["uart.device"],
+                    m["uart.id"],
+                    m["uart.rx"],
+                    m["uart.tx"],
+                    m["uart.baudrate"],
+                    m["uart.invert"],
+                    m["uart.rxbuf"],
+                    hw.Output(m["data_request.pin"], m["data_request.active_low"]),
+                    n == 1,
+                )
+            )
+        except (OSError, ValueError, TypeError) as e:  # the settings must change: setup mode
+            log("cannot open the P1 port%s: %s" % (" of meters.%d" % n if n > 1 else "", e))
+            return _P1_FAILED
+        if len(meters) > 1:
+            log(
+                "meters.%d: %s, on %s"
+                % (n, m["uart.device"] or "UART %s" % m["uart.id"], m["topic"])
+            )
+    meters = None
     app = App(
         cfg,
-        port,
+        ports,
         WiFi(
             cfg["wifi.ssid"],
             cfg["wifi.password"],
             cfg["wifi.hostname"],
-            _static_address(cfg),
+            address,
         ),
         hw.Output(cfg["status_led.pin"], cfg["status_led.active_low"]),
         hw.Watchdog(),
         config_path,
+        buffers,
     )
-    log("GCM backend: %s" % app.reader.backend)
+    log("GCM backend: %s" % app.backend)
     shell_port = setup_port or cfg["setup.port"]
     shell = None
     if cfg["setup.station_shell"]:
@@ -174,7 +191,7 @@ def _once(config_path, board, setup, setup_port):
         no_wifi_ms = cfg["wifi.fallback_min"] * 60000 << min(fallbacks, _MAX_DOUBLINGS)
     cfg = None
     if shell is None:
-        _forget("config")  # checked and handed out: its code and tables are the reader's heap
+        _forget("config")  # the station shell was asked for, without a password
     gc.collect()
     try:
         from .app import NO_WIFI, REBOOT
@@ -187,7 +204,7 @@ def _once(config_path, board, setup, setup_port):
         return _REBOOT if ended in (REBOOT, NO_WIFI) else _STOP
     finally:
         app.broker.close()
-        app.receiver.guard.save()
+        app.guard.save()
 
 
 def _static_address(cfg):
