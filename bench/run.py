@@ -258,6 +258,56 @@ def firmware_soak(kb, frozen=True):
     )
 
 
+def meters_memory(counts=(1, 2, 5), kb=128, frames=12):
+    """[(meters, free heap after the per-frame collection, MemoryErrors, readings
+    published, readings sent)]: the firmware (frozen) reading `n` simulated meters at kb
+    KB, each a three-phase Smarty with gas and water with its own key and pty."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import p1harness as h
+    import p1meter
+
+    out = []
+    for n in counts:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            telegram = tmp / "telegram.txt"
+            telegram.write_bytes(p1meter.smarty_telegram(None, ("gas", "water")))
+            keys = [bytes(range(i, i + 16)).hex() for i in range(0, 16 * n, 16)]
+            broker = h.Broker(tmp / "broker").start()
+            sub = h.Subscriber(tmp, broker.port, topics=("smartyreader/#",))
+            sims = []
+            for i, key in enumerate(keys):
+                (tmp / f"m{i}").mkdir()
+                sims.append(
+                    h.Simulator(tmp / f"m{i}", key, interval=1, count=frames, telegram=telegram)
+                )
+            meters = [{"key": k, "uart": {"device": str(s.link)}} for k, s in zip(keys, sims)]
+            config = tmp / "config.json"
+            mqtt = {"host": "127.0.0.1", "port": broker.port, "per_field": True, "legacy": True}
+            config.write_text(
+                json.dumps({"meters": meters, "mqtt": mqtt, "diag": {"interval": 5}})
+            )
+            fw = h.Firmware(tmp, config, heapsize=f"{kb}k", frozen=True)
+            topics = ["smartyreader"] if n == 1 else [f"smartyreader/{i}" for i in range(1, n + 1)]
+            try:
+                h.wait_for(
+                    lambda: all(len(s.frames()) >= frames for s in sims) or not fw.process.alive(),
+                    frames * 4 + 60,
+                    "frames",
+                )
+                time.sleep(6)  # the last readings and a diag after them
+                diags = [json.loads(p) for t, p in sub.messages() if t.endswith("/diag")]
+                states = [p for t, p in sub.messages() if t.endswith("/state")]
+                log = fw.log()
+            finally:
+                for p in [fw, sub, broker, *sims]:
+                    p.stop()
+            errors = log.count("out of memory") + log.count("MemoryError")
+            free = min(d["free_heap_after_gc"] or 1 << 30 for d in diags) if diags else None
+            out.append((n, free, errors, len(states), frames * n, len(topics)))
+    return out
+
+
 def setup_heap(frozen, path=()):
     """Smallest heap (KB, 2 KB steps) at which setup mode serves a session over TCP that
     shows, sets, saves and shows again, or None up to 128 KB."""
@@ -518,6 +568,32 @@ def main():
         f"1000 frames in a row (as fast as the line takes them) at {soak_kb} KB, frozen: "
         f"{errors} MemoryErrors, {published} readings published, free heap after the "
         f"per-frame collection {early} bytes near frame 100 and {last} bytes at the end.",
+        "",
+    ]
+    measured = meters_memory()
+    base = measured[0][1]
+    lines += [
+        "## Several meters on micropython32",
+        "",
+        "The firmware (application frozen) reading 1, 2 and 5 simulated meters at once "
+        "(each a three-phase Smarty with gas and water, its own key and pty, a frame a "
+        "second; discovery, per-field and legacy on) at 128 KB: the least free heap "
+        "after the per-frame collection any diag reported, and what each meter after "
+        "the first costs. Budget: five meters at 64 KB (`host_tests/test_meters.py` runs "
+        "them there, with faults).",
+        "",
+        "| meters | free heap after gc | cost per further meter | MemoryErrors | "
+        "readings published / sent |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for n, free, errors, published, sent, _ in measured:
+        cost = f"{(base - free) // (n - 1):,}" if n > 1 and free and base else ""
+        lines.append(f"| {n} | {free:,} | {cost} | {errors} | {published} / {sent} |")
+    five = meters_memory((5,), kb=64)[0]
+    lines += [
+        "",
+        f"Five meters at 64 KB: {five[2]} MemoryErrors, {five[3]} of {five[4]} readings "
+        f"published, free heap after the per-frame collection at least {five[1]:,} bytes.",
         "",
     ]
     lines += heap_table(
