@@ -19,6 +19,18 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 
+def mqtt_client(config, client_id, protocol, **options):
+    """A paho-mqtt client (callback API 2) that logs in as [mqtt] says and reconnects
+    after 1 s, doubling up to 60 s."""
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol, **options
+    )
+    if config.user:
+        client.username_pw_set(config.user, config.password)
+    client.reconnect_delay_set(1, 60)
+    return client
+
+
 def meter_topics(topic, extra=()):
     """The meter topics to subscribe under: `topic` and `topic`/+ (one reader's meters,
     numbered), and those of `extra` these do not cover."""
@@ -42,19 +54,11 @@ class Collector:
         self.client = self._client()
 
     def _client(self):
-        c = self.config
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=c.client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,  # a reading is acknowledged once it is stored
-        )
-        if c.user:
-            client.username_pw_set(c.user, c.password)
+        # manual_ack: a reading is acknowledged once it is stored
+        client = mqtt_client(self.config, self.config.client_id, mqtt.MQTTv5, manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.reconnect_delay_set(1, 60)
         return client
 
     def start(self):

@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 import serial
 
 from . import firmware_lib
+from .collect import mqtt_client
 
 log = logging.getLogger(__name__)
 SLOT_BYTES = 4096  # a state JSON of a three-phase telegram with gas is about 1.3 KB
@@ -80,17 +81,9 @@ class P1Publisher:
         self.client = self._client()
 
     def _client(self):
-        c = self.mqtt_config
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=mqtt.MQTTv311,
-        )
-        if c.user:
-            client.username_pw_set(c.user, c.password)
+        client = mqtt_client(self.mqtt_config, self.client_id, mqtt.MQTTv311)
         client.will_set(self.topic + "/status", "offline", qos=1, retain=True)
         client.on_connect = self._on_connect
-        client.reconnect_delay_set(1, 60)
         return client
 
     def _on_connect(self, client, userdata, flags, reason, properties):
