@@ -166,6 +166,11 @@ def test_the_loops_survive_memory_errors_and_bugs(tmp_path):
         tmp_path,
         micropypath=[ROOT / "firmware" / "lib", ".frozen"],
     ).splitlines()
+    out, dropped = out[:-2], out[-2:]
+    assert dropped == [
+        "smartyreader: a queued reading of meters.5, no longer configured: dropped",
+        "unconfigured 1 [] []",
+    ]
     log, out, trouble = out[:-8], out[-8:-5], out[-5:]
     assert trouble == [
         "no frame no good frame for 10 minutes although bytes arrive",

@@ -155,3 +155,30 @@ def test_queue_state_survives_partial_drains(tmp_path, readings):
             assert take(queue) == expected.pop(0)
         queue = Queue(directory, slots=1, slot_size=SLOT, max_readings=1000)  # reset
         assert queue.waiting == len(expected)
+
+
+def test_each_reading_keeps_its_meter_in_ram_on_flash_and_after_a_reset(tmp_path):
+    directory = str(tmp_path / "q")
+    queue = Queue(directory, slots=2, slot_size=SLOT, max_readings=100)
+    queue.online = True
+    for n in range(1, 30):
+        state = b'{"n": %d}' % n
+        queue.slot()[: len(state)] = state
+        queue.commit(len(state), 0, n % 8)  # the queue's 3 bits: meters 1 to 8
+
+    def meters(q):
+        out = []
+        while (reading := q.oldest()) is not None:
+            out.append((int(bytes(reading[0])[6:-1]), q.meter))
+            q.pop()
+        return out
+
+    assert meters(queue) == [(n, n % 8) for n in range(1, 30)]
+    queue.online = False  # the broker away: on flash, then a reset
+    for n in range(30, 45):
+        state = b'{"n": %d}' % n
+        queue.slot()[: len(state)] = state
+        queue.commit(len(state), 0, n % 8)
+    assert queue.on_flash  # offline: on flash
+    again = Queue(directory, slots=2, slot_size=SLOT, max_readings=100)
+    assert meters(again) == [(n, n % 8) for n in range(30, 45)]

@@ -130,3 +130,11 @@ print("memory spread", r.trouble(700000))
 r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt"), None, None, alone=False)
 r.last_good, r.last_bytes = 0, 700000
 print("no frame of one of several", r.trouble(700000))
+
+# a reading queued for a meter no longer configured is dropped, not published as another's
+q = Queue()
+q.meter, q.dropped = 4, 0
+b = Broker()
+b.publishes = 2  # past the failures it injects
+Publisher(b, q, WiFi(), [Outlet("t")], "t/status").send_queued()
+print("unconfigured", q.dropped, b.sent, q.readings)

@@ -112,7 +112,15 @@ class Publisher:
                 return
             state, legacy = reading
             fresh = queue.used > 0 or queue.waiting == 1  # not a backlog reading
-            outlet = self.outlets[queue.meter if queue.meter < len(self.outlets) else 0]
+            if queue.meter >= len(self.outlets):  # queued before a meter was removed
+                log(
+                    "a queued reading of meters.%d, no longer configured: dropped"
+                    % (queue.meter + 1)
+                )
+                queue.pop()
+                queue.dropped += 1
+                continue
+            outlet = self.outlets[queue.meter]
             broker.publish(outlet.topic + "/state", state, False, 1)
             if legacy and outlet.legacy_topic:
                 broker.publish(outlet.legacy_topic, legacy, False, 1)
