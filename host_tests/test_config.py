@@ -324,3 +324,12 @@ def test_a_boards_further_lines_are_checked():
         "lines: meter 2's uart.rx must be a whole number from 0 to 48",
         "lines: meter 3's line: unknown key 3",
     ]
+
+
+def test_every_key_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    assert [k for k, _, _ in config.SCHEMA if f"`{k}`" not in readme] == []
+    meters = readme[readme.index("### Several meters") :]
+    meters = meters[: meters.index("\n## ")]
+    entry = ("key", "auth_key", "uart", "data_request", "topic", "name", "legacy_topic")
+    assert [k for k in entry if f"| `{k}`" not in meters and f", `{k}`" not in meters] == []
