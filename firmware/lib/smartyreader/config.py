@@ -362,13 +362,14 @@ def _merge_meters(entries, tree, values, board, problems):
             "mqtt.legacy_topic: with a meters list, each meter has its own (meters.N.legacy_topic)"
         )
     lines = (board or {}).get("lines") or []
+    from_board = [k for k, _ in _line_keys(_flatten(board))] if board else ()  # meter 1's
     meters = []
     for n, entry in enumerate(entries, 1):
         prefix = "meters.%d." % n
         meter = {key: default for key, default, _ in SCHEMA if key[:5] == "uart."}
         meter["data_request.pin"], meter["data_request.active_low"] = None, False
         if n == 1:  # the board's own P1 port
-            meter.update((k, v) for k, v in _line_keys(values) if k in _from_board(board))
+            meter.update((k, v) for k, v in _line_keys(values) if k in from_board)
         elif n - 2 < len(lines) and isinstance(lines[n - 2], dict):
             meter.update(_line_keys(_flatten(lines[n - 2])))
         topic = values["mqtt.topic"] + ("/%d" % n if len(entries) > 1 else "")
@@ -391,10 +392,6 @@ def _merge_meters(entries, tree, values, board, problems):
         problems += _pin_problems(meter, board, prefix)
         meters.append(meter)
     return meters
-
-
-def _from_board(board):
-    return [k for k, _ in _line_keys(_flatten(board))] if board else ()
 
 
 def _meter_problems(values, board, listed):
