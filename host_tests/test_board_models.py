@@ -169,7 +169,12 @@ def test_what_a_home_network_does_to_a_board(rig):
         assert "WATCHDOG RESET" not in log, f"{b.mcu}: the watchdog fired"
         assert "ring full" not in log, f"{b.mcu}: the UART dropped bytes (the loop blocked)"
         assert "restarting after" not in log and b.firmware.process.alive(), b.mcu
-        for what in ("WiFi down", "cannot reach the MQTT broker", "not as an MQTT broker"):
+        for what in (
+            "WiFi down",
+            "cannot reach the MQTT broker",
+            "not as an MQTT broker",
+            "cannot look up broker.home",  # the DNS hanging: the last address was tried
+        ):
             assert what in log, f"{b.mcu}: the log does not say {what!r}"
         assert log.count("connected to the MQTT broker") >= 5
     esp32_log = boards[1].firmware.log()
@@ -194,6 +199,7 @@ PORT_RULES = {
         "watchdog armed": "False",  # hw.py: not on the ESP8266
         "connect twice": "None None None SmartyReader",
         "wlan status": "True",
+        "broker lookups": "127.0.0.1 127.0.0.1 BrokerError",
     },
     "esp32": {
         "pin 16 pulled up": "<Pin>",
@@ -209,6 +215,7 @@ PORT_RULES = {
         "watchdog armed": "True",
         "connect twice": "None None Wifi Internal State Error SmartyReader",
         "wlan status": "True",
+        "broker lookups": "127.0.0.1 127.0.0.1 BrokerError",
     },
 }
 
@@ -217,7 +224,7 @@ PORT_RULES = {
 def test_the_firmware_lives_with_each_port(mcu, tmp_path):
     from conftest import MP_SCRIPTS, run_micropython
 
-    model = h.BoardModel(tmp_path, mcu, {}, {})
+    model = h.BoardModel(tmp_path, mcu, {}, {"broker.home": "127.0.0.1"})
     for name, value in model.env().items():
         os.environ[name] = value
     try:
@@ -229,11 +236,12 @@ def test_the_firmware_lives_with_each_port(mcu, tmp_path):
     finally:
         for name in model.env():
             del os.environ[name]
-    lines = [line for line in out.splitlines() if not line.startswith("model ")]
+    lines = [line for line in out.splitlines() if not line.startswith(("model ", "smartyreader:"))]
     results = dict(line.split(": ", 1) for line in lines)
     results = {k: ("<Pin>" if v.startswith("<Pin") else v) for k, v in results.items()}
     assert "WATCHDOG RESET" not in out
     assert results == PORT_RULES[mcu]
+    assert "cannot look up gone.home" in out  # the firmware's log says why it kept one
 
 
 def test_setup_mode_stands_in_for_a_lost_wifi_and_the_log_line(rig):

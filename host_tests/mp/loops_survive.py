@@ -55,6 +55,7 @@ class Queue:
 
 class Broker:
     host, port = "broker", 1883
+    needs_lookup = False
 
     def __init__(self):
         self.connected = False

@@ -50,3 +50,24 @@ def connect_twice():
 
 check("connect twice", connect_twice)
 check("wlan status", lambda: network.WLAN(network.STA_IF).status() == network.STAT_CONNECTING)
+
+
+def broker_lookups():
+    """The broker's name, looked up through the port's DNS; a failed lookup keeps the
+    address known; with none known it is a BrokerError."""
+    from smartyreader.broker import Broker, BrokerError
+
+    broker = Broker("broker.home", 1883, "c", "s")
+    broker.look_up()
+    found = broker._address
+    broker.host = "gone.home"  # the DNS knows it no more
+    broker.look_up()
+    try:
+        Broker("gone.home", 1883, "c", "s").look_up()
+        unknown = "no error"
+    except BrokerError as e:
+        unknown = "BrokerError" if "cannot look up" in str(e) else repr(e)
+    return "%s %s %s" % (found, broker._address, unknown)
+
+
+check("broker lookups", broker_lookups)

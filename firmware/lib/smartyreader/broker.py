@@ -3,6 +3,8 @@
 
 from umqtt.simple import MQTTClient, MQTTException
 
+from . import log
+
 _REFUSED = {
     1: "the broker does not speak MQTT 3.1.1",
     2: "the broker rejected the client id",
@@ -38,17 +40,41 @@ class Broker:
         self._user, self._password = user, password
         self._tls, self._ca, self._keepalive = tls, ca, keepalive
         self._client = None
+        self._address = None  # mqtt.host's address, as looked up last
+        self._looked_up = False  # ... since the last failure to reach it
 
     @property
     def connected(self):
         return self._client is not None
 
+    @property
+    def needs_lookup(self):
+        return not self._looked_up
+
+    def look_up(self):
+        """Looks mqtt.host up: at the first connect and after its address failed (the
+        broker may have a new one), not at every reconnect, since a lookup in a DNS that
+        does not answer blocks for lwIP's 10 s and no port can bound it.  A lookup that
+        fails keeps the address known; BrokerError if there is none."""
+        self._looked_up = True
+        try:
+            self._address = _address(self.host, self.port)
+        except OSError as e:
+            if self._address is None:
+                raise BrokerError(
+                    "cannot look up the MQTT broker's name %s (%r): check mqtt.host and "
+                    "the network's DNS" % (self.host, e)
+                )
+            log("cannot look up %s (%r): trying %s" % (self.host, e, self._address))
+
     def connect(self):
         """Connects, with `offline` (retained) as last will and `online` published."""
+        if not self._looked_up:
+            self.look_up()
         context = self._tls_context() if self._tls else None
         client = MQTTClient(
             _utf8(self._client_id),
-            self.host,
+            self._address,  # an address: umqtt's own lookup of it returns at once
             self.port,
             user=_utf8(self._user),
             password=_utf8(self._password or ""),  # umqtt needs one with a user
@@ -69,6 +95,7 @@ class Broker:
             )
         except (OSError, ValueError, IndexError, AssertionError) as e:
             _close(client)
+            self._looked_up = False  # the next attempt looks the name up again
             if isinstance(e, (AssertionError, IndexError)):  # umqtt's check of the CONNACK
                 raise BrokerError(
                     "%s answered, but not as an MQTT broker: check mqtt.host and mqtt.port" % where
@@ -113,7 +140,7 @@ class Broker:
             for certificate in certificates:  # each one added to the trusted set
                 context.load_verify_locations(cadata=certificate)
             context.verify_mode = ssl.CERT_REQUIRED
-        return context
+        return _Named(context, self.host)
 
     def publish(self, topic, payload, retain=False, qos=0):
         """Publishes; with qos=1 returns only once the broker has acknowledged it.
@@ -197,6 +224,31 @@ def from_config(cfg, client_id, status_topic):
         cfg["mqtt.ca"],
         cfg["mqtt.keepalive"],
     )
+
+
+def _address(host, port):
+    """host's IPv4 address as text (the host itself if it has none: IPv6 on a host);
+    OSError if the lookup fails."""
+    import socket
+
+    for entry in socket.getaddrinfo(host, port):
+        address = entry[-1]
+        if isinstance(address, tuple):  # the ESP ports (lwIP): ("a.b.c.d", port)
+            return address[0]
+        if len(address) == 16 and address[0] == 2:  # the unix port: a sockaddr_in
+            return "%d.%d.%d.%d" % tuple(address[4:8])
+    return host
+
+
+class _Named:
+    """The TLS context, handed to umqtt, that checks the broker's certificate against
+    mqtt.host (umqtt names the server it was given: the address)."""
+
+    def __init__(self, context, host):
+        self._context, self._host = context, host
+
+    def wrap_socket(self, sock, server_hostname=None):
+        return self._context.wrap_socket(sock, server_hostname=self._host)
 
 
 class _KeepTimeout:

@@ -26,6 +26,8 @@ _MAX_BACKOFF_S = const(60)
 # readings published in one go: each waits for its PUBACK, and the UART's 2 KB must not
 # overflow (nor the ESP32's watchdog starve) meanwhile
 _BATCH = const(5)
+# how long a connect waits for the moment after the meters' frames (between_frames)
+_BETWEEN_FRAMES_MS = const(12000)
 
 
 class Publisher:
@@ -33,7 +35,8 @@ class Publisher:
     topic, legacy_topic (None: no legacy payload), name (of its Home Assistant device;
     None: Smarty <meter id>), sensors_path (the first telegram's sensors, for discovery),
     payloads (its .meter: the meter's id once a telegram was read) and discovery_sent
-    (app.Meter).  `diagnostics(buf, outlet)`: the length of a meter's diag JSON in buf."""
+    (app.Meter).  `diagnostics(buf, outlet)`: the length of a meter's diag JSON in buf.
+    `between_frames()`: whether the meters' lines can wait now (a connect may block)."""
 
     def __init__(
         self,
@@ -47,10 +50,12 @@ class Publisher:
         diag_interval_s=60,
         keepalive_s=60,
         diagnostics=None,
+        between_frames=None,
     ):
         self.broker, self.queue, self.wifi = broker, queue, wifi
         self.outlets = outlets
         self.diagnostics = diagnostics
+        self.between_frames = between_frames
         self.status_topic = status_topic  # the reader's availability (its last will)
         self.per_field = per_field
         self.discovery_prefix = discovery_prefix  # None: no discovery
@@ -166,6 +171,12 @@ class Publisher:
             wifi_wait = _WIFI_WAIT_S
             try:
                 if not self.broker.connected:
+                    # each step that may block (lwIP's DNS: 10 s, unbounded by any port;
+                    # TCP and CONNACK: 10 s each) starts just after the meters' frames
+                    if self.broker.needs_lookup:
+                        await self._wait_between_frames()
+                        self.broker.look_up()
+                    await self._wait_between_frames()
                     self.connect()
                     backoff = 1
                 self.send_queued()
@@ -200,6 +211,15 @@ class Publisher:
                 await self._retry("publishing failed", backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
                 continue
+            await asyncio.sleep_ms(_PAUSE_MS)
+
+    async def _wait_between_frames(self):
+        """Waits for the moment after the meters' frames, _BETWEEN_FRAMES_MS at most (a
+        line that carries only noise has no such moment)."""
+        start = time.ticks_ms()
+        while self.between_frames and not self.between_frames():
+            if time.ticks_diff(time.ticks_ms(), start) >= _BETWEEN_FRAMES_MS:
+                return
             await asyncio.sleep_ms(_PAUSE_MS)
 
     async def _retry(self, message, backoff):

@@ -28,6 +28,10 @@ _AUTH_STREAK = const(3)  # this many wrong tags in a row, and no good frame: "wr
 NO_FRAME_MS = 600000  # bytes arrive, but no good frame for 10 minutes: restart
 MEMORY_ERRORS = const(5)  # this many MemoryErrors within a minute: restart
 _MINUTE_MS = const(60000)
+# a frame ended this recently, or the line has been silent this long: the next frame is
+# seconds away, and the UART's ring holds it whole (see between_frames())
+_JUST_ENDED_MS = const(2000)
+_SILENT_MS = const(12000)
 
 
 class Restart(Exception):
@@ -112,6 +116,7 @@ class Receiver:
         self.heap_after_gc = None  # free heap right after the collection that follows a frame
         now = time.ticks_ms()
         self.last_good = self.last_bytes = now
+        self.frame_end = time.ticks_add(now, -_JUST_ENDED_MS)  # when the last frame ended
         self._memory_errors = []  # when the recent MemoryErrors were
 
     def on_item(self, item):
@@ -169,6 +174,15 @@ class Receiver:
         gc.collect()
         log(message)
 
+    def between_frames(self, now):
+        """Whether the reader may block for up to ~19 s now without losing a byte: a
+        Smarty's frame (1.1 KB every 10 s) has just ended, so the ring (2 KB) holds the
+        next one whole; or the line has been silent for longer than a meter's pause."""
+        return (
+            time.ticks_diff(now, self.frame_end) < _JUST_ENDED_MS
+            or time.ticks_diff(now, self.last_bytes) > _SILENT_MS
+        )
+
     def trouble(self, now):
         """Why the reader should restart, or None."""
         if (
@@ -197,6 +211,7 @@ class Receiver:
             item = None
             try:
                 for item in self.reader.frames():
+                    self.frame_end = now
                     self.on_item(item)
                     item = None
                     # A quiet moment (the next frame is seconds away): a telegram leaves
