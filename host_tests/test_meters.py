@@ -200,3 +200,58 @@ def test_five_meters_each_on_its_own_topics_and_device(rig):
     assert sub.messages(TOPIC + "/status")[-1][1] == "online"
     assert "MemoryError" not in fw.log() and "out of memory" not in fw.log()
     assert fw.process.alive()
+
+
+def test_a_meter_plugged_in_after_boot_unplugged_and_back(rig):
+    """A host's meter whose serial device is not there at boot (a USB adapter not yet
+    plugged in) is a silent line, not a reason for setup mode: the other meter is read
+    meanwhile, and it is read once its device appears, goes away and comes back."""
+    broker = rig.broker()
+    sub = rig.subscriber(broker.port)
+    one, two = rig.dir / "meter1", rig.dir / "meter2"
+    one.mkdir()
+    two.mkdir()
+    first = rig.add(h.Simulator(one, KEYS[0], interval=1, telegram=telegram(rig.dir, 1)))
+    config = rig.dir / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "meters": [
+                    {"key": KEYS[0], "uart": {"device": str(first.link)}},
+                    {"key": KEYS[1], "uart": {"device": str(two / "p1")}},
+                ],
+                "mqtt": {"host": "127.0.0.1", "port": broker.port, "topic": TOPIC},
+            }
+        )
+    )
+    fw = rig.add(h.Firmware(rig.dir, config, heapsize=HEAP, frozen=True))
+    topics = [f"{TOPIC}/1", f"{TOPIC}/2"]
+
+    def wait(predicate, timeout, what):
+        try:
+            return h.wait_for(predicate, timeout, what)
+        except TimeoutError:
+            pytest.fail(f"timed out waiting for {what}\nfirmware log:\n{fw.log()[-3000:]}")
+
+    wait(lambda: len(states(sub, topics[0])) >= 3, 90, "meter 1's readings")
+    assert f"uart.device {two / 'p1'} is not there" in fw.log()
+    assert not states(sub, topics[1]) and "setup mode" not in fw.log()
+
+    second = rig.add(h.Simulator(two, KEYS[1], interval=1, telegram=telegram(rig.dir, 2)))
+    wait(lambda: len(states(sub, topics[1])) >= 3, 60, "meter 2's readings once plugged in")
+    second.stop()  # unplugged
+    wait(lambda: "is gone" in fw.log(), 60, "the firmware to notice meter 2 unplugged")
+    read = len(states(sub, topics[1]))
+    before = len(states(sub, topics[0]))
+    wait(lambda: len(states(sub, topics[0])) >= before + 5, 60, "meter 1 read meanwhile")
+    third = rig.add(  # plugged in again: a new device, later frame counters
+        h.Simulator(two, KEYS[1], interval=1, telegram=telegram(rig.dir, 2), first_counter=1000)
+    )
+    wait(lambda: len(states(sub, topics[1])) >= read + 3, 60, "meter 2 read again")
+    assert "is back" in fw.log()
+    for n, sims in ((0, [first]), (1, [second, third])):
+        sent = {iso(f["timestamp"]): f["values"] for s in sims for f in s.frames()}
+        for state in states(sub, topics[n]):
+            assert state["equipment_id"] == IDS[n]
+            assert state["energy_import"] == Decimal(sent[state["timestamp"]]["1-0:1.8.0"])
+    assert fw.process.alive() and "MemoryError" not in fw.log()

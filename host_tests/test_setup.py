@@ -326,6 +326,30 @@ def test_setup_mode_listens_on_the_saved_setup_port(rig):
     assert shell.command("show setup.port") == f"setup.port = {port}"
 
 
+def test_a_device_that_is_not_a_serial_line_starts_setup_mode(rig):
+    """A wrong uart.device (a file, not a tty) is a setting to change: setup mode says
+    so.  (One that is not there at all is a cable not plugged in yet: test_meters.)"""
+    port = h.free_port()
+    not_a_tty = rig.dir / "notes.txt"
+    not_a_tty.write_text("not a serial line")
+    rig.config.write_text(
+        json.dumps(
+            {
+                "meter": {"key": KEY},
+                "uart": {"device": str(not_a_tty)},
+                "mqtt": {"host": "127.0.0.1"},
+                "setup": {"port": port},
+            }
+        )
+    )
+    fw = rig.add(h.Firmware(rig.config.parent, rig.config, frozen=True))
+    shell = rig.shell(port)
+    assert shell.command("show uart.device") == f'uart.device = "{not_a_tty}"'
+    log = fw.log()
+    assert f"cannot open the P1 port: uart.device {not_a_tty} is not a serial device" in log
+    assert "setup mode: the P1 port cannot be opened" in log
+
+
 def raw_session(port):
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     return sock
