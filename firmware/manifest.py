@@ -36,9 +36,11 @@ package(
         "publisher.py",
         "queue.py",
         "receiver.py",
+        "serialdev.py",
         "setup.py",
         "shell.py",
         "start.py",
+        "tls.py",
     ),
     base_path="lib",
 )

@@ -91,7 +91,6 @@ class App:
             cfg["diag.interval"],
             cfg["mqtt.keepalive"],
             self.diagnostics,
-            self.between_frames,
         )
         self.started = time.ticks_ms()
         self.writer = SlotWriter()
@@ -105,14 +104,6 @@ class App:
         return [bytearray(cfg["buffer.frame_bytes"]) for _ in range(n)], bytearray(
             SLOT_BYTES * min(n, 2)
         )
-
-    def between_frames(self):
-        """Whether every meter's line can wait now (Receiver.between_frames)."""
-        now = time.ticks_ms()
-        for meter in self.meters:
-            if not meter.receiver.between_frames(now):
-                return False
-        return True
 
     @property
     def backend(self):

@@ -41,22 +41,18 @@ class Broker:
         self._tls, self._ca, self._keepalive = tls, ca, keepalive
         self._client = None
         self._address = None  # mqtt.host's address, as looked up last
-        self._looked_up = False  # ... since the last failure to reach it
+        self.looked_up = False  # ... since the last failure to reach it
 
     @property
     def connected(self):
         return self._client is not None
-
-    @property
-    def needs_lookup(self):
-        return not self._looked_up
 
     def look_up(self):
         """Looks mqtt.host up: at the first connect and after its address failed (the
         broker may have a new one), not at every reconnect, since a lookup in a DNS that
         does not answer blocks for lwIP's 10 s and no port can bound it.  A lookup that
         fails keeps the address known; BrokerError if there is none."""
-        self._looked_up = True
+        self.looked_up = True
         try:
             self._address = _address(self.host, self.port)
         except OSError as e:
@@ -69,9 +65,13 @@ class Broker:
 
     def connect(self):
         """Connects, with `offline` (retained) as last will and `online` published."""
-        if not self._looked_up:
+        if not self.looked_up:
             self.look_up()
-        context = self._tls_context() if self._tls else None
+        context = None
+        if self._tls:  # its code is loaded only for a broker with TLS
+            from . import tls
+
+            context = tls.context(self.host, self._ca)
         client = MQTTClient(
             _utf8(self._client_id),
             self._address,  # an address: umqtt's own lookup of it returns at once
@@ -95,7 +95,7 @@ class Broker:
             )
         except (OSError, ValueError, IndexError, AssertionError) as e:
             _close(client)
-            self._looked_up = False  # the next attempt looks the name up again
+            self.looked_up = False  # the next attempt looks the name up again
             if isinstance(e, (AssertionError, IndexError)):  # umqtt's check of the CONNACK
                 raise BrokerError(
                     "%s answered, but not as an MQTT broker: check mqtt.host and mqtt.port" % where
@@ -117,30 +117,6 @@ class Broker:
         client.sock = _KeepTimeout(client.sock)
         self._client = client
         self.publish(self._status, b"online", True)
-
-    def _tls_context(self):
-        """An ssl.SSLContext that, with mqtt.ca, verifies the broker's certificate and
-        name (ssl.py's wrap_socket would default to CERT_NONE)."""
-        import sys
-
-        if sys.platform == "esp8266":  # config.validate() refuses it there already
-            raise BrokerError("mqtt.tls: the ESP8266's TLS (axTLS) cannot verify a broker")
-        import ssl
-
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if self._ca:
-            try:
-                with open(self._ca, "rb") as f:
-                    certificates = _certificates(f.read())
-            except OSError:
-                raise BrokerError("mqtt.ca: cannot read %s" % self._ca)
-            except ValueError:
-                raise BrokerError("mqtt.ca: %s is not a PEM or DER certificate" % self._ca)
-            _set_clock()  # mbedtls checks the certificate's dates against the clock
-            for certificate in certificates:  # each one added to the trusted set
-                context.load_verify_locations(cadata=certificate)
-            context.verify_mode = ssl.CERT_REQUIRED
-        return _Named(context, self.host)
 
     def publish(self, topic, payload, retain=False, qos=0):
         """Publishes; with qos=1 returns only once the broker has acknowledged it.
@@ -171,46 +147,6 @@ class Broker:
             self._client = None
 
 
-def _certificates(data):
-    """The certificates of a CA file as DER (what mbedtls takes in every MicroPython
-    port): each of a PEM bundle or chain, or the one DER certificate; ValueError if
-    there is none."""
-    if not data.startswith(b"-----BEGIN"):
-        if data[:1] != b"\x30":  # a DER certificate is an ASN.1 SEQUENCE
-            raise ValueError("not a certificate")
-        return [data]
-    from binascii import a2b_base64
-
-    certificates, body = [], None
-    for line in data.split(b"\n"):
-        line = line.strip()
-        if line.startswith(b"-----BEGIN CERTIFICATE"):
-            body = []
-        elif line.startswith(b"-----END") and body is not None:
-            certificates.append(a2b_base64(b"".join(body)))
-            body = None
-        elif body is not None:
-            body.append(line)
-    if not certificates:
-        raise ValueError("no certificate")
-    return certificates
-
-
-def _set_clock():
-    """On a board, the time from NTP (its clock starts in 2000 at every boot); a host's
-    clock is right already."""
-    import sys
-
-    if sys.platform in ("linux", "darwin"):
-        return
-    try:
-        import ntptime
-
-        ntptime.settime()
-    except (ImportError, OSError) as e:
-        raise BrokerError("TLS needs the time to check mqtt.ca, and NTP failed (%r)" % e)
-
-
 def from_config(cfg, client_id, status_topic):
     """A Broker with the mqtt.* settings of a validated config."""
     return Broker(
@@ -238,17 +174,6 @@ def _address(host, port):
         if len(address) == 16 and address[0] == 2:  # the unix port: a sockaddr_in
             return "%d.%d.%d.%d" % tuple(address[4:8])
     return host
-
-
-class _Named:
-    """The TLS context, handed to umqtt, that checks the broker's certificate against
-    mqtt.host (umqtt names the server it was given: the address)."""
-
-    def __init__(self, context, host):
-        self._context, self._host = context, host
-
-    def wrap_socket(self, sock, server_hostname=None):
-        return self._context.wrap_socket(sock, server_hostname=self._host)
 
 
 class _KeepTimeout:

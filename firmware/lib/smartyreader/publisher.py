@@ -35,8 +35,8 @@ class Publisher:
     topic, legacy_topic (None: no legacy payload), name (of its Home Assistant device;
     None: Smarty <meter id>), sensors_path (the first telegram's sensors, for discovery),
     payloads (its .meter: the meter's id once a telegram was read) and discovery_sent
-    (app.Meter).  `diagnostics(buf, outlet)`: the length of a meter's diag JSON in buf.
-    `between_frames()`: whether the meters' lines can wait now (a connect may block)."""
+    (app.Meter), and its receiver.  `diagnostics(buf, outlet)`: the length of a meter's
+    diag JSON in buf."""
 
     def __init__(
         self,
@@ -50,12 +50,10 @@ class Publisher:
         diag_interval_s=60,
         keepalive_s=60,
         diagnostics=None,
-        between_frames=None,
     ):
         self.broker, self.queue, self.wifi = broker, queue, wifi
         self.outlets = outlets
         self.diagnostics = diagnostics
-        self.between_frames = between_frames
         self.status_topic = status_topic  # the reader's availability (its last will)
         self.per_field = per_field
         self.discovery_prefix = discovery_prefix  # None: no discovery
@@ -173,7 +171,7 @@ class Publisher:
                 if not self.broker.connected:
                     # each step that may block (lwIP's DNS: 10 s, unbounded by any port;
                     # TCP and CONNACK: 10 s each) starts just after the meters' frames
-                    if self.broker.needs_lookup:
+                    if not self.broker.looked_up:
                         await self._wait_between_frames()
                         self.broker.look_up()
                     await self._wait_between_frames()
@@ -214,11 +212,17 @@ class Publisher:
             await asyncio.sleep_ms(_PAUSE_MS)
 
     async def _wait_between_frames(self):
-        """Waits for the moment after the meters' frames, _BETWEEN_FRAMES_MS at most (a
-        line that carries only noise has no such moment)."""
+        """Waits for the moment after every meter's frame (Receiver.between_frames),
+        _BETWEEN_FRAMES_MS at most (a line that carries only noise has no such moment)."""
         start = time.ticks_ms()
-        while self.between_frames and not self.between_frames():
-            if time.ticks_diff(time.ticks_ms(), start) >= _BETWEEN_FRAMES_MS:
+        while True:
+            now = time.ticks_ms()
+            if time.ticks_diff(now, start) >= _BETWEEN_FRAMES_MS:
+                return
+            for outlet in self.outlets:
+                if not outlet.receiver.between_frames(now):
+                    break
+            else:
                 return
             await asyncio.sleep_ms(_PAUSE_MS)
 
