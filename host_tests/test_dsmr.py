@@ -183,6 +183,27 @@ def test_codes_real_meters_send():
     assert (f["reactive_power_q4"], f["fuse_threshold_l3"]) == (Fixed("0.504"), Fixed("200"))
 
 
+def test_raw_is_the_first_value_as_the_lines_give_it():
+    """Telegram.raw(code) (the legacy payload's values) finds in the bytes what lines()
+    reads, for every object of every telegram of the vectors."""
+    checked = 0
+    for path in sorted((VECTORS / "telegrams").rglob("*.txt")):
+        try:
+            t = dsmr.parse(path.read_bytes())
+        except (ParseError, ChecksumError):
+            continue
+        first = {}
+        for code, values in t.lines():
+            first.setdefault(code, values[0])
+        for code, value in first.items():
+            assert t.raw(code) == value, (path.name, code)
+            checked += 1
+    assert checked > 1000
+    assert t.raw("9-9:9.9.9") is None
+    t = dsmr.parse(telegram(b"1-0:1.8.0*255(000273.764*kWh)", b"0-0:96.13.0()"))
+    assert t.raw("1-0:1.8.0") == "000273.764*kWh" and t.raw("0-0:96.13.0") == ""
+
+
 def test_malformed_values_of_known_codes_are_kept_as_sent():
     f = fields(b"1-0:1.8.0(12x.5*kWh)")
     assert f["energy_import"] == "12x.5*kWh"

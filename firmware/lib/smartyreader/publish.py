@@ -245,8 +245,7 @@ class Payloads:
         writer.close()
         state = writer.length
         if self.legacy:
-            raw = {code: values[0] for code, values in telegram.lines() if code in _LEGACY_CODES}
-            writer.write(legacy_payload(*(raw.get(code, "") for code in _LEGACY_CODES)))
+            writer.write(legacy_payload(*(telegram.raw(code) or "" for code in _LEGACY_CODES)))
         if self.meter is None:
             self.meter = (
                 wanted.get("equipment_id") or (telegram.system_title or b"").hex() or "meter"
