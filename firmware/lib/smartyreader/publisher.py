@@ -214,17 +214,12 @@ class Publisher:
     async def _wait_between_frames(self):
         """Waits for the moment after every meter's frame (Receiver.between_frames),
         _BETWEEN_FRAMES_MS at most (a line that carries only noise has no such moment)."""
-        start = time.ticks_ms()
-        while True:
-            now = time.ticks_ms()
-            if time.ticks_diff(now, start) >= _BETWEEN_FRAMES_MS:
-                return
-            for outlet in self.outlets:
-                if not outlet.receiver.between_frames(now):
-                    break
-            else:
+        start = now = time.ticks_ms()
+        while time.ticks_diff(now, start) < _BETWEEN_FRAMES_MS:
+            if all(outlet.receiver.between_frames(now) for outlet in self.outlets):
                 return
             await asyncio.sleep_ms(_PAUSE_MS)
+            now = time.ticks_ms()
 
     async def _retry(self, message, backoff):
         log("%s; retrying in %d s" % (message, backoff))
