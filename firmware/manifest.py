@@ -28,8 +28,11 @@ package(
     files=(
         "__init__.py",
         "app.py",
+        "assemble.py",
+        "boot.py",
         "broker.py",
         "config.py",
+        "discovery.py",
         "hw.py",
         "net.py",
         "publish.py",
@@ -41,6 +44,7 @@ package(
         "shell.py",
         "start.py",
         "tls.py",
+        "wifisetup.py",
     ),
     base_path="lib",
 )

@@ -1,4 +1,4 @@
-"""Payload rules (smartyreader.publish) on CPython: the state JSON and per-field lines
+"""Payload rules (smartyreader.publish, .discovery) on CPython: the state JSON and per-field lines
 written into a slot, Home Assistant discovery configs, the legacy payload, exact
 differences.  The same module runs on the boards."""
 
@@ -15,7 +15,7 @@ sys.path[:0] = [str(ROOT / "firmware" / "lib"), str(ROOT / "tools")]
 import p1meter  # noqa: E402
 from smarty import dsmr  # noqa: E402
 from smarty.values import Fixed  # noqa: E402
-from smartyreader import publish  # noqa: E402
+from smartyreader import discovery, publish  # noqa: E402
 
 GAS_WATER = dsmr.parse(p1meter.smarty_telegram(None, ("gas", "water")))
 
@@ -109,7 +109,7 @@ def discovery_configs(readings):
     buf = bytearray(2048)
     return [
         (topic, bytes(buf[:length]).decode())
-        for topic, length in publish.discovery(
+        for topic, length in discovery.discovery(
             "homeassistant", "smarty_x", "smarty", "Smarty X", lines, buf
         )
     ]

@@ -34,6 +34,10 @@ import smartyreader.start  # noqa: E402, F401
 
 step("smartyreader start, hw, net")
 import smartyreader.app  # noqa: E402, F401
+import smartyreader.broker  # noqa: E402, F401
+import smartyreader.publisher  # noqa: E402, F401
+import smartyreader.queue  # noqa: E402, F401
+import smartyreader.receiver  # noqa: E402, F401
 
 step("smartyreader app, receiver, publisher, queue, publish, broker")
 frame = bytearray(2048)

@@ -7,7 +7,7 @@ import os
 import machine
 import network
 
-from smartyreader import hw, net
+from smartyreader import boot, hw, net
 
 MCU = os.getenv("SMARTY_MODEL")
 hw.MCU = MCU
@@ -22,14 +22,14 @@ def check(name, f):
 
 
 check("pin 16 pulled up", lambda: machine.Pin(16, machine.Pin.IN, machine.Pin.PULL_UP))
-check("button on GPIO16", lambda: hw.button_held(16))
-check("button on GPIO0", lambda: hw.button_held(0))
+check("button on GPIO16", lambda: boot.button_held(16))
+check("button on GPIO0", lambda: boot.button_held(0))
 check("UART(2)", lambda: machine.UART(2) and "ok")
 check("UART(1) read", lambda: machine.UART(1).readinto(bytearray(1)))
 check("UART invert", lambda: machine.UART(1, invert=machine.UART.INV_RX) and "ok")
 check("UART0 on 3/1", lambda: machine.UART(0, rx=3, tx=1) and "ok")
 check("dupterm slot 1", lambda: os.dupterm(None, 1) and "ok")
-check("detach_repl", lambda: hw.detach_repl() or "ok")
+check("detach_repl", lambda: boot.detach_repl() or "ok")
 check("WDT(1)", lambda: machine.WDT(1))
 check("watchdog armed", lambda: hw.Watchdog()._wdt is not None)
 

@@ -48,9 +48,9 @@ class P1Publisher:
     def __init__(self, meter, read_config, mqtt_config, client_id=None, stopping=None):
         firmware_lib.use()
         from smarty.reader import Reader
-        from smartyreader import publish
+        from smartyreader import discovery, publish
 
-        self.publish = publish
+        self.publish, self.discovery = publish, discovery
         self.meter, self.config, self.mqtt_config = meter, read_config, mqtt_config
         options = {"auth_key": meter.auth_key} if meter.auth_key else {}
         self.reader = Reader(meter.key, **options) if meter.key else Reader()
@@ -208,10 +208,10 @@ class P1Publisher:
 
     def send_discovery(self):
         meter = self.payloads.meter
-        node = self.publish.node_id(meter)
+        node = self.discovery.node_id(meter)
         name = self.meter.name or "Smarty " + meter
         buf = self.discovery_buf
-        for config_topic, length in self.publish.discovery(
+        for config_topic, length in self.discovery.discovery(
             self.config.discovery_prefix, node, self.topic, name, self.sensors.lines, buf
         ):
             self.client.publish(config_topic, bytes(buf[:length]), qos=1, retain=True)

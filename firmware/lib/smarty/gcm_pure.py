@@ -4,7 +4,7 @@
 # long ints on 32-bit ports); GHASH uses Python ints with a 4-bit table (Shoup).
 # Slow by design of the language, not of the algorithm: see BENCHMARKS.md.
 
-from .gcm_base import GcmBase
+from .gcm_base import _REM4, GcmBase, h_multiples
 
 
 def _rotl8(x, n):
@@ -34,30 +34,6 @@ _SBOX = _make_sbox()
 _MUL2 = bytes(((x << 1) ^ (0x1B if x & 0x80 else 0)) & 0xFF for x in range(256))
 # ShiftRows as a gather: state byte i of the next round comes from _SHIFT[i].
 _SHIFT = bytes((i + 4 * (i % 4)) % 16 for i in range(16))
-
-
-def _reduction(r):
-    # What shifting the 4 low bits r out of the GHASH accumulator adds at the top
-    # (R = 0xE1 << 120, one bit at a time).
-    for _ in range(4):
-        r = (r >> 1) ^ (0xE1 << 120 if r & 1 else 0)
-    return r
-
-
-_REM4 = [_reduction(r) for r in range(16)]
-
-
-def h_multiples(h):
-    """[n * H for n in 0..15] in GHASH's reflected bit order: [8] = H, [4] = H * x, ...
-    (the 4-bit table of Shoup's method)."""
-    table = [0] * 16
-    for i in (8, 4, 2, 1):
-        table[i] = h
-        h = (h >> 1) ^ (0xE1 << 120 if h & 1 else 0)
-    for i in (2, 4, 8):
-        for j in range(1, i):
-            table[i + j] = table[i] ^ table[j]
-    return table
 
 
 def _expand_key(key):

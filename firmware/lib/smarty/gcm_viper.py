@@ -12,8 +12,7 @@ from array import array
 import cryptolib
 import micropython
 
-from .gcm_base import GcmBase
-from .gcm_pure import _REM4, h_multiples
+from .gcm_base import _REM4, GcmBase, h_multiples
 
 _ECB = 1
 _MASK = array("I", [0xFFFFFFFF])

@@ -1,6 +1,7 @@
 # The SmartyReader firmware's device runtime around the P1 core (smarty): hardware
-# (hw), network (net), MQTT (broker, publish), configuration (config), the main loop
-# (app), the setup shell (shell, setup) and start-up (start).
+# (hw), network (net), MQTT (broker, publish, discovery), configuration (config), the
+# meter reader (app: receiver, publisher, queue), the setup shell (shell, setup),
+# start-up (start, boot, assemble).
 
 _line = None  # a transmit-only UART the log also goes to (log.tx), or None
 
@@ -23,3 +24,15 @@ def log_to(uart):
     UART is the meter's line)."""
     global _line
     _line = uart
+
+
+def forget(name):
+    """Drops a module that is done with (`import` brings it back): its code is heap when
+    the application runs from .mpy files in RAM."""
+    import sys
+
+    sys.modules.pop(name, None)
+    package, _, attribute = name.rpartition(".")
+    parent = sys.modules.get(package)
+    if parent is not None and attribute in parent.__dict__:
+        delattr(parent, attribute)

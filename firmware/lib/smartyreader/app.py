@@ -1,4 +1,4 @@
-# The meter reader, put together from a validated config: a receiver per meter (P1 port
+# The meter reader (assemble.py puts it together): a receiver per meter (P1 port
 # -> reader -> replay check -> queue) and the publisher (queue -> MQTT), asyncio tasks
 # sharing the queue, and the diagnostics they report into (one per meter).  Readings
 # wait in the queue (a RAM front, then flash) while WiFi or the broker is down and go out
@@ -9,15 +9,8 @@ import time
 
 import asyncio
 
-from smarty.gcm import LUXEMBOURG_AUTH_KEY
-from smarty.keys import parse_key
-from smarty.reader import Reader
-
-from . import beside, broker, log, net
-from .publish import Payloads, SlotWriter
-from .publisher import Publisher
-from .queue import SLOT_BYTES, Queue
-from .receiver import Receiver, ReplayGuard
+from . import log
+from .publish import SlotWriter
 
 _WIFI_POLL_S = 5  # how often the WiFi watch looks
 REBOOT = 1  # what App.run() ends with: a shell session asked for a reboot
@@ -25,85 +18,27 @@ NO_WIFI = 2  # ... the home WiFi was away too long: setup mode
 
 
 class Meter:
-    """One meter's side: its line, reader and receiver, and where its readings go (the
+    """One meter's side: its reader and receiver, and where its readings go (the
     publisher's outlet: topic, legacy_topic, name, sensors_path, payloads)."""
 
-    def __init__(self, number, settings, port, buffer, queue, guard, cfg, led, watchdog, path):
-        # number: 0 for the first (or only) meter; settings: its entry of cfg["meters"];
-        # buffer: its frame buffer; path: config.json's
-        auth = settings["auth_key"]
-        self.reader = Reader(
-            parse_key(settings["key"]),
-            parse_key(auth, "auth key") if auth else LUXEMBOURG_AUTH_KEY,
-            buffer=buffer,
-        )
-        name = "sensors.txt" if number == 0 else "sensors-%d.txt" % (number + 1)
-        sensors = beside(path, name)
-        self.payloads = Payloads(legacy=cfg["mqtt.legacy"])
-        self.receiver = Receiver(
-            port,
-            self.reader,
-            guard,
-            self.payloads,
-            queue,
-            sensors if cfg["mqtt.discovery"] else None,
-            led,
-            watchdog,
-            number,
-            len(cfg["meters"]) == 1,
-        )
-        self.topic = settings["topic"]
-        self.legacy_topic = settings["legacy_topic"] if cfg["mqtt.legacy"] else None
-        self.name = settings["name"]
-        self.sensors_path = sensors
+    def __init__(self, receiver, topic, legacy_topic=None, name=None):
+        # legacy_topic: None for no legacy payload; name: its Home Assistant device's
+        self.receiver, self.reader, self.payloads = receiver, receiver.reader, receiver.payloads
+        self.topic, self.legacy_topic, self.name = topic, legacy_topic, name
+        self.sensors_path = receiver.sensors_path
         self.discovery_sent = False
 
 
 class App:
-    def __init__(
-        self, cfg, ports, wifi, led=None, watchdog=None, config_path="config.json", buffers=None
-    ):
-        # ports: one P1Port per entry of cfg["meters"]; buffers: buffers(cfg) made
-        # before anything else, while the heap is in one piece
-        frames, slots = buffers or App.buffers(cfg)
-        self.queue = Queue(
-            beside(config_path, "queue"),
-            slots=len(slots) // SLOT_BYTES,
-            max_readings=cfg["buffer.readings"],
-            buf=slots,
-        )
-        self.guard = ReplayGuard(beside(config_path, "counters.txt"))  # by system title
-        self.meters = [
-            Meter(n, s, port, frame, self.queue, self.guard, cfg, led, watchdog, config_path)
-            for n, (s, port, frame) in enumerate(zip(cfg["meters"], ports, frames))
-        ]
-        topic = cfg["mqtt.topic"]
-        client_id = cfg["mqtt.client_id"] or "smartyreader-" + net.mac_suffix()
-        self.broker = broker.from_config(cfg, client_id, topic + "/status")
-        self.publisher = Publisher(
-            self.broker,
-            self.queue,
-            wifi,
-            self.meters,
-            topic + "/status",
-            cfg["mqtt.per_field"],
-            cfg["mqtt.discovery_prefix"] if cfg["mqtt.discovery"] else None,
-            cfg["diag.interval"],
-            cfg["mqtt.keepalive"],
-            self.diagnostics,
-        )
+    """The meters (Meter, in the queue's meter order), the queue and replay guard they
+    share, and the publisher; put together by assemble.py from the validated config."""
+
+    def __init__(self, meters, queue, guard, publisher):
+        self.meters, self.queue, self.guard = meters, queue, guard
+        self.publisher, self.broker = publisher, publisher.broker
+        publisher.diagnostics = self.diagnostics
         self.started = time.ticks_ms()
         self.writer = SlotWriter()
-
-    @staticmethod
-    def buffers(cfg):
-        """(a frame buffer per meter, the queue's RAM slots): the reader's big buffers.
-        A slot per meter, two at most: the next reading waits on flash if the broker has
-        not taken these (two meters' frames may come at once, five rarely do)."""
-        n = len(cfg["meters"])
-        return [bytearray(cfg["buffer.frame_bytes"]) for _ in range(n)], bytearray(
-            SLOT_BYTES * min(n, 2)
-        )
 
     @property
     def backend(self):

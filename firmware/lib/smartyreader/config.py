@@ -432,10 +432,10 @@ def _meter_problems(values, board, listed):
     return problems
 
 
-def validate(tree, board=None):
+def validate(tree, board=None, merged=None):
     """The flat config ({"mqtt.host": ...}) of a config tree over a board's defaults;
-    ConfigError listing every problem."""
-    values, problems = merge(tree, board)
+    ConfigError listing every problem.  `merged`: merge(tree, board), if made already."""
+    values, problems = merged or merge(tree, board)
     listed = isinstance(tree, dict) and "meters" in tree
     values["meters"] = meters(values)
     for key, default, _ in SCHEMA:

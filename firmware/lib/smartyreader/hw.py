@@ -1,5 +1,6 @@
 # The hardware: the P1 port (UART and data-request pin), the status LED, the
-# watchdog.  The only module that uses `machine`.  On a host (the unix port) the P1
+# watchdog.  With boot.py (the setup button, the REPL's pins and the log line, which only
+# a start needs), the only module that uses `machine`.  On a host (the unix port) the P1
 # port is a serial device or pty (uart.device: serialdev.py), and a pin or watchdog the platform
 # does not have is a no-op: that is the whole of the shim.
 
@@ -100,41 +101,6 @@ class Watchdog:
     def feed(self):
         if self._wdt:
             self._wdt.feed()
-
-
-def detach_repl():
-    """Frees the meter's pins from the REPL.  ESP8266: UART0 is the meter's line; the
-    REPL sits in dupterm slot 1 (ports/esp8266/boards/manifest.py's boot: os.dupterm(
-    machine.UART(0), 1); the port has slots 0 and 1).  ESP32: the REPL is the IDF console
-    on UART0, not a dupterm slot (the port has one, slot 0, and os.dupterm(None, 1)
-    raises ValueError); the meter's UART1 simply takes GPIO1 from it: nothing to do."""
-    import os
-
-    if MCU == "esp8266":
-        os.dupterm(None, 1)
-
-
-def log_line(tx, baudrate):
-    """The transmit-only UART for the log on pin `tx`: the ESP8266's UART1, whose TX is
-    GPIO2 only (ports/esp8266/uart.c); the ESP32's UART2 (UART1 is the meter's).  None
-    where there is none (a host: the log is on the console)."""
-    if machine is None or not hasattr(machine, "UART"):
-        return None
-    if MCU == "esp8266":
-        return machine.UART(1, baudrate)
-    if MCU == "esp32" and sys.platform != "esp8266":
-        return machine.UART(2, baudrate, tx=tx)
-    return None
-
-
-def button_held(number):
-    """Whether the button on pin `number` (to ground, pulled up) is pressed now."""
-    if number is None or machine is None or not hasattr(machine, "Pin"):
-        return False
-    try:
-        return machine.Pin(number, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
-    except ValueError:  # no such pin, or no pull-up (GPIO16 on the ESP8266): no button
-        return False
 
 
 def reset():

@@ -9,7 +9,7 @@ import time
 
 import asyncio
 
-from . import log, publish
+from . import forget, log, publish
 from .broker import BrokerError
 
 try:
@@ -85,23 +85,30 @@ class Publisher:
             sensors = open(outlet.sensors_path)
         except OSError:
             return  # no telegram read yet
-        node = publish.node_id(meter)
-        # written into the queue's RAM slot: free, as the queue is empty
-        buf = self.queue.slot()
-        with sensors:
-            for config_topic, length in publish.discovery(
-                self.discovery_prefix,
-                node,
-                outlet.topic,
-                outlet.name or "Smarty " + meter,
-                sensors,
-                buf,
-                self.status_topic,
-            ):
-                self.broker.publish(config_topic, buf[:length], True)
-                # ~50 configs once per connection: free each one's garbage before the
-                # next, so that no allocation meets a heap fragmented by all of them
-                gc.collect()
+        gc.collect()  # the heap in as few pieces as can be, before the code comes in
+        from . import discovery  # once per connection: dropped after, its code is heap
+
+        try:
+            node = discovery.node_id(meter)
+            # written into the queue's RAM slot: free, as the queue is empty
+            buf = self.queue.slot()
+            with sensors:
+                for config_topic, length in discovery.discovery(
+                    self.discovery_prefix,
+                    node,
+                    outlet.topic,
+                    outlet.name or "Smarty " + meter,
+                    sensors,
+                    buf,
+                    self.status_topic,
+                ):
+                    self.broker.publish(config_topic, buf[:length], True)
+                    # ~50 configs once per connection: free each one's garbage before the
+                    # next, so that no allocation meets a heap fragmented by all of them
+                    gc.collect()
+        finally:
+            discovery = None
+            forget("smartyreader.discovery")
         outlet.discovery_sent = True
 
     def send_queued(self):

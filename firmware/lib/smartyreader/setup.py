@@ -12,7 +12,7 @@ import time
 
 import asyncio
 
-from . import beside, net
+from . import beside, net, wifisetup
 from .shell import REBOOT, Guard, Shell
 
 AP_PASSWORD_FILE = "ap_password.txt"
@@ -202,18 +202,21 @@ def run(config_path, board, port, log, home=None, window_s=300):
     session, to read the meter again."""
     essid = "SmartyReader-" + net.mac_suffix()
     password = ap_password(beside(config_path, AP_PASSWORD_FILE))
-    address = net.start_access_point(essid, password)
+    address = wifisetup.start_access_point(essid, password)
     if address:
         log("setup: join the WiFi %s (password %s)," % (essid, password))
         log("setup: then: telnet %s %d   (or nc %s %d)" % (address, port, address, port))
     else:
-        log("setup: %s; the setup shell is on TCP port %d of this host" % (net.NO_RADIO, port))
+        log(
+            "setup: %s; the setup shell is on TCP port %d of this host"
+            % (wifisetup.NO_RADIO, port)
+        )
     log("setup: or type here (help lists the commands)")
     server = Server(config_path, board, port)
     try:
         return asyncio.run(_serve(server, home, window_s, log))
     finally:
-        net.stop_access_point()
+        wifisetup.stop_access_point()
 
 
 async def _serve(server, home, window_s, log):

@@ -11,7 +11,7 @@ import os
 import time
 from binascii import hexlify
 
-from . import config, net
+from . import config, net, wifisetup
 
 HELP = """commands:
   show [KEY|SECTION] the settings (secrets masked) and what is still missing
@@ -322,9 +322,9 @@ class Shell:
         return "%s: back to its default" % key
 
     def do_scan(self, rest):
-        found = net.scan()
+        found = wifisetup.scan()
         if found is None:
-            return net.NO_RADIO
+            return wifisetup.NO_RADIO
         if not found:
             return "no WiFi network in reach"
         return "\n".join(
@@ -337,12 +337,13 @@ class Shell:
         if what == "wifi":
             if not values["wifi.ssid"] and net.network is not None:
                 return "set wifi.ssid first"
-            ok, message = net.WiFi(
+            wifi = net.WiFi(
                 values["wifi.ssid"],
                 values["wifi.password"],
                 values["wifi.hostname"],
                 config.static_address(values),
-            ).join()
+            )
+            ok, message = wifisetup.join(wifi)
             return ("ok: " if ok else "failed: ") + message
         if what == "mqtt":
             return self._test_mqtt(values)

@@ -1,0 +1,127 @@
+# The meter reader (app.App) put together from the validated config.  With boot.py the
+# only module that reads the config: each part gets its settings as plain arguments.
+# Used once per start and dropped by start.py after: with the application as .mpy files
+# in RAM, its code is heap the reader needs.
+
+import gc
+
+from . import beside, forget, hw, log
+from .start import P1_FAILED
+
+
+def reader(config_path, board, cfg, wifi, shell_port=None):
+    """The meter reader of a validated config (app.App) and the station shell on
+    shell_port (setup.Server; None without), or P1_FAILED."""
+    from .queue import SLOT_BYTES, Queue
+
+    meters = cfg["meters"]
+    n = len(meters)
+    # The big buffers first, while the heap is in one piece, before the reader's code
+    # comes in: a frame buffer per meter, the queue's RAM slots (one per meter, two at
+    # most: the next reading waits on flash if the broker has not taken these; two
+    # meters' frames may come at once, five rarely do), the UARTs' receive rings (on
+    # the GC heap of an ESP8266).
+    frames = [bytearray(cfg["buffer.frame_bytes"]) for _ in range(n)]
+    slots = bytearray(SLOT_BYTES * min(n, 2))
+    ports = []
+    for number, m in enumerate(meters, 1):
+        try:
+            ports.append(
+                hw.P1Port(
+                    m["uart.device"],
+                    m["uart.id"],
+                    m["uart.rx"],
+                    m["uart.tx"],
+                    m["uart.baudrate"],
+                    m["uart.invert"],
+                    m["uart.rxbuf"],
+                    hw.Output(m["data_request.pin"], m["data_request.active_low"]),
+                    number == 1,
+                )
+            )
+        except (OSError, ValueError, TypeError) as e:  # the settings must change: setup mode
+            where = " of meters.%d" % number if n > 1 else ""
+            log("cannot open the P1 port%s: %s" % (where, e))
+            return P1_FAILED
+        if n > 1:
+            line = m["uart.device"] or "UART %s" % m["uart.id"]
+            log("meters.%d: %s, on %s" % (number, line, m["topic"]))
+    # The code next, a collection before each batch of modules: loaded from .mpy files
+    # (stock firmware), each load leaves garbage the next one would build around, and
+    # the heap ends up too fragmented for the objects that follow.
+    gc.collect()
+    from smarty.gcm import LUXEMBOURG_AUTH_KEY
+    from smarty.keys import parse_key
+    from smarty.reader import Reader
+
+    readers = []  # the decryption contexts next, while there is room in one piece
+    for m, frame in zip(meters, frames):
+        auth = m["auth_key"]
+        readers.append(
+            Reader(
+                parse_key(m["key"]),
+                parse_key(auth, "auth key") if auth else LUXEMBOURG_AUTH_KEY,
+                buffer=frame,
+            )
+        )
+    parse_key = frame = None
+    forget("smarty.keys")  # the keys are parsed: its code is heap
+    gc.collect()
+    from . import broker, net
+    from .app import App, Meter
+    from .publish import Payloads
+    from .publisher import Publisher
+    from .receiver import Receiver, ReplayGuard
+
+    gc.collect()
+    queue = Queue(
+        beside(config_path, "queue"),
+        slots=len(slots) // SLOT_BYTES,
+        max_readings=cfg["buffer.readings"],
+        buf=slots,
+    )
+    guard = ReplayGuard(beside(config_path, "counters.txt"))  # by system title
+    led = hw.Output(cfg["status_led.pin"], cfg["status_led.active_low"])
+    watchdog = hw.Watchdog()
+    legacy, discovery = cfg["mqtt.legacy"], cfg["mqtt.discovery"]
+    outlets = []
+    for number, (m, port, reader) in enumerate(zip(meters, ports, readers)):
+        sensors = "sensors.txt" if number == 0 else "sensors-%d.txt" % (number + 1)
+        receiver = Receiver(
+            port,
+            reader,
+            guard,
+            Payloads(legacy=legacy),
+            queue,
+            beside(config_path, sensors) if discovery else None,
+            led,
+            watchdog,
+            number,
+            n == 1,
+        )
+        outlets.append(
+            Meter(receiver, m["topic"], m["legacy_topic"] if legacy else None, m["name"])
+        )
+    topic = cfg["mqtt.topic"]
+    client_id = cfg["mqtt.client_id"] or "smartyreader-" + net.mac_suffix()
+    publisher = Publisher(
+        broker.from_config(cfg, client_id, topic + "/status"),
+        queue,
+        wifi,
+        outlets,
+        topic + "/status",
+        cfg["mqtt.per_field"],
+        cfg["mqtt.discovery_prefix"] if discovery else None,
+        cfg["diag.interval"],
+        cfg["mqtt.keepalive"],
+    )
+    app = App(outlets, queue, guard, publisher)
+    log("GCM backend: %s" % app.meters[0].reader.backend)
+    shell = None
+    if shell_port is not None:
+        gc.collect()  # the reader's start-up garbage, before the shell's code comes in
+        from .setup import Server
+
+        shell = Server(config_path, board, shell_port, station=True)
+        log("setup shell on TCP port %d of the home network" % shell.port)
+    return app, shell

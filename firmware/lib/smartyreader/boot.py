@@ -1,0 +1,159 @@
+# Once per start: setup mode (WiFi access point and setup shell) when asked, when the
+# setup button is held at boot or while the config is not complete; else the validated
+# config the meter reader is put together from (assemble.py).  start.py drops this
+# module once it has decided (and config.py goes too, unless the station shell needs
+# it): with the application as .mpy files in RAM, their code is heap the reader needs.
+# Setup mode loads none of the reader's code.
+
+import gc
+import sys
+import time
+
+from . import beside, hw, log, log_to
+from .net import WiFi
+from .start import FALLBACKS, REBOOT, STOP, set_fallbacks
+
+_NO_WIFI_REASON = "no home WiFi for wifi.fallback_min minutes"
+_MAX_DOUBLINGS = 4  # fallback_min, x2, x4 ... x16 (10 min: up to 160 min)
+
+
+def read_board(path):
+    """board.json, or None (logged) if it is not a valid board description."""
+    from . import config
+
+    try:
+        return config.read_board(path)
+    except config.ConfigError as e:
+        log(e.problems[0] + ": deploy the board's files again (tools/flash.py deploy)")
+        return None
+
+
+def prepare(config_path, board, setup=False, setup_port=None):
+    """Setup mode, run here to its end: STOP or REBOOT; else what the meter reader is
+    made of (assemble.reader()): (the validated config, its home WiFi, the station
+    shell's port or None, no_wifi_ms: how long without the home WiFi before setup mode
+    stands in, setup fallbacks so far)."""
+    reason, cfg, settings = _setup_reason(config_path, board, setup)
+    if reason:
+        from . import setup as setup_mode  # only now: its heap is the meter reader's
+
+        log("setup mode: " + reason)
+        port = setup_port or settings["setup.port"]
+        home = None
+        if reason == _NO_WIFI_REASON:  # setup mode until the home WiFi is back
+            home = _wifi(settings)
+        settings = None  # the shell reads the config itself: this copy is heap it needs
+        gc.collect()
+        asked = setup_mode.run(config_path, board, port, log, home)
+        return REBOOT if asked == setup_mode.REBOOT else STOP
+    settings = None
+    if cfg["log.tx"] is not None:
+        log_to(log_line(cfg["log.tx"], cfg["log.baudrate"]))
+    log("starting; board %s, topic %s" % (board.get("name"), cfg["mqtt.topic"]))
+    if any(m["uart.detach_repl"] for m in cfg["meters"]):  # a meter's line is the console's:
+        log("the meter's line takes the REPL's pins in 3 s (Ctrl-C now to keep the REPL)")
+        time.sleep(3)  # a way back in first
+        detach_repl()
+    wifi = _wifi(cfg)
+    shell_port = setup_port or cfg["setup.port"]
+    station_shell = cfg["setup.station_shell"] and cfg["setup.password"]
+    if cfg["setup.station_shell"] and not station_shell:
+        log("setup.station_shell needs a setup.password: the shell stays off")
+    fallbacks = _fallbacks(config_path)[0]
+    no_wifi_ms = 0
+    if cfg["wifi.ssid"]:  # after a fallback, the next one waits twice as long
+        no_wifi_ms = cfg["wifi.fallback_min"] * 60000 << min(fallbacks, _MAX_DOUBLINGS)
+    if not station_shell:  # its code and tables are the reader's heap
+        from . import forget
+
+        forget("smartyreader.config")
+    return cfg, wifi, shell_port if station_shell else None, no_wifi_ms, fallbacks
+
+
+def _setup_reason(config_path, board, asked):
+    """(why setup mode starts or None, the config when the firmware can run, the saved
+    settings as far as they are valid: setup mode's button and port)."""
+    from . import config
+
+    try:
+        tree, problems = config.read_tree(config_path), None
+    except config.ConfigError as e:
+        tree, problems = {}, e.problems
+    merged = config.merge(tree, board)  # once: validate() goes on from it
+    settings = merged[0]
+    if asked:
+        return (asked if isinstance(asked, str) else "asked for"), None, settings
+    if button_held(settings["setup_button.pin"]):
+        return "the setup button is held", None, settings
+    fallbacks, pending = _fallbacks(config_path)
+    if pending:  # once: a reset in setup mode brings the reader back
+        set_fallbacks(config_path, fallbacks, False)
+        return _NO_WIFI_REASON, None, settings
+    if problems is None:
+        try:
+            return None, config.validate(tree, board, merged), settings
+        except config.ConfigError as e:
+            problems = e.problems
+    for problem in problems:
+        log("config: " + problem)
+    return "the config is not complete", None, settings
+
+
+def _fallbacks(config_path):
+    """(setup fallbacks since the home WiFi was last seen, whether setup mode is next)."""
+    try:
+        with open(beside(config_path, FALLBACKS)) as f:
+            count, pending = f.read().split()
+        return int(count), pending == "1"
+    except (OSError, ValueError):
+        return 0, False
+
+
+def _wifi(cfg):
+    from . import config
+
+    return WiFi(
+        cfg["wifi.ssid"],
+        cfg["wifi.password"],
+        cfg["wifi.hostname"],
+        config.static_address(cfg),
+    )
+
+
+# ---- the board at start-up: the setup button, the REPL's pins, the log line ----
+
+
+def detach_repl():
+    """Frees the meter's pins from the REPL.  ESP8266: UART0 is the meter's line; the
+    REPL sits in dupterm slot 1 (ports/esp8266/boards/manifest.py's boot: os.dupterm(
+    machine.UART(0), 1); the port has slots 0 and 1).  ESP32: the REPL is the IDF console
+    on UART0, not a dupterm slot (the port has one, slot 0, and os.dupterm(None, 1)
+    raises ValueError); the meter's UART1 simply takes GPIO1 from it: nothing to do."""
+    import os
+
+    if hw.MCU == "esp8266":
+        os.dupterm(None, 1)
+
+
+def log_line(tx, baudrate):
+    """The transmit-only UART for the log on pin `tx`: the ESP8266's UART1, whose TX is
+    GPIO2 only (ports/esp8266/uart.c); the ESP32's UART2 (UART1 is the meter's).  None
+    where there is none (a host: the log is on the console)."""
+    if hw.machine is None or not hasattr(hw.machine, "UART"):
+        return None
+    if hw.MCU == "esp8266":
+        return hw.machine.UART(1, baudrate)
+    if hw.MCU == "esp32" and sys.platform != "esp8266":
+        return hw.machine.UART(2, baudrate, tx=tx)
+    return None
+
+
+def button_held(number):
+    """Whether the button on pin `number` (to ground, pulled up) is pressed now."""
+    if number is None or hw.machine is None or not hasattr(hw.machine, "Pin"):
+        return False
+    try:
+        pin = hw.machine.Pin
+        return pin(number, pin.IN, pin.PULL_UP).value() == 0
+    except ValueError:  # no such pin, or no pull-up (GPIO16 on the ESP8266): no button
+        return False

@@ -1,0 +1,68 @@
+# WiFi in setup mode: the access point, scans, and the connection test of the shell's
+# `test wifi`.  Not loaded by the meter reader (net.py has its station).
+
+import time
+
+try:
+    import network
+except ImportError:
+    network = None
+
+NO_RADIO = "this platform has no WiFi radio: the host's own network is used"
+
+# network.STAT_* of a failed association, as a user reads it
+_STATUS = (
+    ("STAT_WRONG_PASSWORD", "wrong wifi.password"),
+    ("STAT_NO_AP_FOUND", "no network named wifi.ssid in reach (2.4 GHz only)"),
+    ("STAT_CONNECT_FAIL", "the network refused the connection"),
+    ("STAT_BEACON_TIMEOUT", "the network stopped answering"),
+    ("STAT_HANDSHAKE_TIMEOUT", "no answer to the WPA handshake: wrong wifi.password?"),
+)
+
+
+def join(wifi, timeout_s=20):
+    """Connects a net.WiFi and waits: (True, address) or (False, what went wrong)."""
+    wlan = wifi._wlan
+    if wlan is None:
+        return (True, NO_RADIO) if network is None else (False, "wifi.ssid is not set")
+    wlan.disconnect()
+    wlan.connect(wifi._ssid, wifi._password)
+    deadline = time.ticks_add(time.ticks_ms(), timeout_s * 1000)
+    while time.ticks_diff(deadline, time.ticks_ms()) > 0:
+        if wlan.isconnected():
+            return True, "connected to %s, address %s" % (wifi._ssid, wifi.address())
+        status = wlan.status()
+        for name, meaning in _STATUS:
+            if getattr(network, name, None) == status:
+                return False, meaning
+        time.sleep_ms(200)
+    return False, "no connection to %s after %d s" % (wifi._ssid, timeout_s)
+
+
+def start_access_point(essid, password):
+    """Opens a WPA2 access point; its address, or None where there is no radio."""
+    if network is None:
+        return None
+    ap = network.WLAN(network.AP_IF)
+    ap.active(True)
+    ap.config(essid=essid, password=password, authmode=network.AUTH_WPA2_PSK)
+    return ap.ifconfig()[0]
+
+
+def stop_access_point():
+    if network is not None:
+        network.WLAN(network.AP_IF).active(False)
+
+
+def scan():
+    """[(ssid, rssi dBm, secured)] strongest first, or None where there is no radio."""
+    if network is None:
+        return None
+    wlan = network.WLAN(network.STA_IF)
+    wlan.active(True)
+    found = {}
+    for entry in wlan.scan():
+        ssid = entry[0].decode("utf-8", "replace") if entry[0] else "(hidden)"
+        if ssid not in found or entry[3] > found[ssid][1]:
+            found[ssid] = (ssid, entry[3], entry[4] != 0)
+    return sorted(found.values(), key=lambda network_: -network_[1])

@@ -1,0 +1,96 @@
+"""boot.py on CPython: what a start decides from the config, the setup button and the
+WiFi fallbacks, and what it hands assemble.py (setup mode itself: test_setup.py; the
+whole start on MicroPython: test_firmware.py, test_board_models.py)."""
+
+import json
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "firmware" / "lib"))
+from smartyreader import boot, start  # noqa: E402
+
+BOARD = json.loads((ROOT / "boards" / "unix" / "board.json").read_text())
+KEY = "00112233445566778899aabbccddeeff"
+READER = {"meter": {"key": KEY}, "uart": {"device": "/dev/null"}, "mqtt": {"host": "10.0.0.2"}}
+
+
+@pytest.fixture(autouse=True)
+def modules():
+    """boot.prepare() drops config.py from sys.modules, as on a board: put it back."""
+    saved = dict(sys.modules)
+    yield
+    sys.modules.clear()
+    sys.modules.update(saved)
+
+
+def config(tmp_path, tree):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(tree))
+    return str(path)
+
+
+def fallbacks(tmp_path):
+    return (tmp_path / start.FALLBACKS).read_text().split()
+
+
+def test_a_valid_config_is_handed_to_the_reader(tmp_path):
+    cfg, wifi, shell_port, no_wifi_ms, falls = boot.prepare(config(tmp_path, READER), BOARD)
+    assert cfg["meters"][0]["key"] == KEY and cfg["meters"][0]["uart.device"] == "/dev/null"
+    assert (cfg["mqtt.host"], cfg["mqtt.port"]) == ("10.0.0.2", 1883)
+    assert shell_port is None  # no station shell asked for
+    assert (no_wifi_ms, falls) == (0, 0)  # no home WiFi to lose: the host's own network
+    assert wifi.connected()
+    assert "smartyreader.config" not in sys.modules  # its code is heap the reader needs
+
+
+def test_the_wait_for_the_home_wifi_doubles_after_each_fallback(tmp_path):
+    tree = dict(READER, wifi={"ssid": "home", "password": "secret123", "fallback_min": 10})
+    path = config(tmp_path, tree)
+    assert boot.prepare(path, BOARD)[3] == 10 * 60000
+    start.set_fallbacks(path, 2, False)
+    assert boot.prepare(path, BOARD)[3:] == (40 * 60000, 2)
+    start.set_fallbacks(path, 9, False)
+    assert boot.prepare(path, BOARD)[3] == 160 * 60000  # x16 at most
+
+
+def test_the_station_shell_needs_a_password(tmp_path):
+    tree = dict(READER, setup={"station_shell": True, "port": 2424})
+    assert boot.prepare(config(tmp_path, tree), BOARD)[2] is None
+    tree["setup"]["password"] = "a long password"
+    assert boot.prepare(config(tmp_path, tree), BOARD)[2] == 2424
+    assert "smartyreader.config" in sys.modules  # the shell's
+
+
+def test_why_setup_mode_starts(tmp_path):
+    path = str(tmp_path / "config.json")
+    reason, cfg, settings = boot._setup_reason(path, BOARD, False)
+    assert (reason, cfg) == ("the config is not complete", None)
+    assert settings["setup.port"]  # what setup mode needs of a config that is not there
+    path = config(tmp_path, {"meter": {"key": "not hex"}, "mqtt": {"host": "10.0.0.2"}})
+    assert boot._setup_reason(path, BOARD, False)[0] == "the config is not complete"
+    path = config(tmp_path, READER)
+    assert boot._setup_reason(path, BOARD, True)[0] == "asked for"
+    assert boot._setup_reason(path, BOARD, "the P1 port cannot be opened")[0] == (
+        "the P1 port cannot be opened"
+    )
+    reason, cfg, _ = boot._setup_reason(path, BOARD, False)
+    assert reason is None and cfg["meters"][0]["key"] == KEY
+
+
+def test_a_fallback_to_setup_mode_happens_once(tmp_path):
+    path = config(tmp_path, READER)
+    start.set_fallbacks(path, 1, True)  # the reader lost the home WiFi: setup mode next
+    assert boot._setup_reason(path, BOARD, False)[0] == boot._NO_WIFI_REASON
+    assert fallbacks(tmp_path) == ["1", "0"]  # a reset in setup mode brings the reader back
+    assert boot._setup_reason(path, BOARD, False)[0] is None
+
+
+def test_a_board_description_that_is_not_valid_is_reported(tmp_path, capsys):
+    path = tmp_path / "board.json"
+    path.write_text(json.dumps({"name": "x", "mcu": "z80"}))
+    assert boot.read_board(str(path)) is None
+    assert "deploy the board's files again" in capsys.readouterr().out
+    assert boot.read_board(str(ROOT / "boards" / "unix" / "board.json")) == BOARD
