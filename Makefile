@@ -49,19 +49,23 @@ DEBIAN_PACKAGES := gcc make libc6-dev python3 python3-venv xz-utils bzip2 gcc-mu
 	mosquitto mosquitto-clients openssl patch chromium
 
 # The unix port, without what Debian's tarball lacks (btree, ffi) and without
-# micropython-lib's frozen manifest; `aesgcm` compiled in.
-UNIX_FLAGS := MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
-	USER_C_MODULES=$(ROOT)/cmodules MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 \
-	MPY_LIB_DIR=$(BUILD)/no-micropython-lib
+# micropython-lib's frozen manifest; `aesgcm` compiled in (not in the stock build).
+UNIX_STOCK_FLAGS := MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
+	MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 MPY_LIB_DIR=$(BUILD)/no-micropython-lib
+UNIX_FLAGS := $(UNIX_STOCK_FLAGS) USER_C_MODULES=$(ROOT)/cmodules
 # Frozen in as in stock ESP firmware: asyncio and umqtt (tools/manifest_unix.py;
 # MPY_LIB_DIR only has to hold a README.md).  The 32-bit build has the ESP ports' word
 # size and single-precision floats, and the application frozen in as on a board.
 APP_SRC := $(wildcard firmware/lib/*/*.py) firmware/manifest.py tools/manifest_unix.py \
 	$(MPLIB)/.unpacked
 UNIX64_FLAGS := FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix.py
-UNIX32_FLAGS := MICROPY_FORCE_32BIT=1 \
-	CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT \
-	FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix32.py MPY_CROSS_FLAGS=-march=x86
+UNIX32_BASE_FLAGS := MICROPY_FORCE_32BIT=1 \
+	CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT MPY_CROSS_FLAGS=-march=x86
+UNIX32_FLAGS := $(UNIX32_BASE_FLAGS) FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix32.py
+# micropython32-stock, a stock ESP image's counterpart: no aesgcm, nothing of ours
+# frozen (asyncio and umqtt are): the application runs as .mpy files, its names and
+# strings interned on the heap at load, as on a stock image.
+UNIX32_STOCK_FLAGS := $(UNIX32_BASE_FLAGS) FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix.py
 
 NATMOD_ARCHS := x64 x86 xtensa
 
@@ -89,7 +93,7 @@ $(MP_STAMP): tools/debsrc.sh
 
 # ---- MicroPython binaries ----
 
-micropython: $(BIN)/micropython $(BIN)/micropython32 $(BIN)/mpy-cross
+micropython: $(BIN)/micropython $(BIN)/micropython32 $(BIN)/micropython32-stock $(BIN)/mpy-cross
 
 $(BIN)/mpy-cross: $(MP_STAMP)
 	$(MAKE) -C $(MP_DIR)/mpy-cross -j$(JOBS) BUILD=$(BUILD)/mpy-cross
@@ -107,6 +111,12 @@ $(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(APP_SRC) tools/manifest_unix32
 	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) $(UNIX32_FLAGS) BUILD=$(BUILD)/unix32-app \
 		MICROPY_MPYCROSS=$(BIN)/mpy-cross
 	install -D $(BUILD)/unix32-app/micropython $@
+
+$(BIN)/micropython32-stock: $(MP_STAMP) tools/manifest_unix.py $(MPLIB)/.unpacked $(BIN)/mpy-cross
+	mkdir -p $(BUILD)/no-micropython-lib && touch $(BUILD)/no-micropython-lib/README.md
+	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_STOCK_FLAGS) $(UNIX32_STOCK_FLAGS) \
+		BUILD=$(BUILD)/unix32-stock MICROPY_MPYCROSS=$(BIN)/mpy-cross
+	install -D $(BUILD)/unix32-stock/micropython $@
 
 # ---- a custom firmware image for a board (the port's toolchain must exist) ----
 
@@ -185,4 +195,4 @@ demo: micropython umqtt venv
 	cd tools && $(PY) demo.py
 
 clean:
-	rm -rf $(BUILD)/unix64-app $(BUILD)/unix32-app $(BUILD)/mpy-cross $(BUILD)/natmod $(BUILD)/ctest $(BIN)
+	rm -rf $(BUILD)/unix64-app $(BUILD)/unix32-app $(BUILD)/unix32-stock $(BUILD)/mpy-cross $(BUILD)/natmod $(BUILD)/ctest $(BIN)

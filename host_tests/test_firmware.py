@@ -15,6 +15,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import p1harness as h  # noqa: E402
+from p1harness import iso  # noqa: E402
 import p1meter  # noqa: E402
 
 KEY = "000102030405060708090a0b0c0d0e0f"
@@ -52,18 +53,6 @@ def wait(predicate, timeout, what, firmware=None):
     except TimeoutError:
         log = firmware.log()[-3000:] if firmware else ""
         pytest.fail(f"timed out waiting for {what}\nfirmware log:\n{log}")
-
-
-def iso(raw):
-    return "20%s-%s-%sT%s:%s:%s%s" % (
-        raw[0:2],
-        raw[2:4],
-        raw[4:6],
-        raw[6:8],
-        raw[8:10],
-        raw[10:12],
-        "+02:00" if raw[12] == "S" else "+01:00",
-    )
 
 
 def test_values_arrive_exactly_with_discovery_and_legacy(rig):

@@ -112,7 +112,7 @@ def test_deploy_commands_for_each_board(board):
     manifest = deploy.app_files()
     assert len(compiled) == len(manifest)
     for line, module in zip(compiled, manifest):
-        assert f" -march={arch} -s {module} -o " in line
+        assert f" -march={arch} -O3 -s {module} -o " in line  # -O3: no line numbers
     assert any(" exec '<probe>'" in line for line in lines)
     copy = next(line for line in lines if "fs cp -r lib :" in line)
     assert copy.endswith("+ fs cp ap_password.txt board.json main.py : + reset")

@@ -4,24 +4,27 @@ after gc.collect() the same at frame 10 and at frame 1000.
 
 Two ways the code can live on a board, both measured:
 - frozen into the firmware (custom build, or ROMFS): code in flash; budget 20 KB;
-- .mpy files on the filesystem, loaded into RAM (stock firmware): budget 32 KB
-  (the 20 KB the issue asks for is not reached this way; see BENCHMARKS.md).
+- .mpy files on the filesystem, loaded into RAM, with the aesgcm natmod beside them, on
+  micropython32-stock (nothing of ours frozen: the code's names and strings interned on
+  the heap, as on a stock image): budget 36 KB (the 20 KB the issue asks for is not
+  reached this way; measured on the build with our code frozen in, whose names cost
+  nothing, it looked like 28 KB; see BENCHMARKS.md).
 """
 
 import shutil
-import subprocess
 import sys
 
 import pytest
 
-from conftest import BIN, MP_SCRIPTS, ROOT, run_micropython
+from conftest import MP_SCRIPTS, ROOT, run_micropython
 
 sys.path.insert(0, str(ROOT / "tools"))
+import p1harness as h  # noqa: E402
 import p1meter  # noqa: E402
 
 KEY = bytes(range(16))
 FROZEN_HEAP = "20k"
-MPY_HEAP = "32k"
+MPY_HEAP = "36k"
 
 
 @pytest.fixture(scope="module")
@@ -33,32 +36,14 @@ def frame_file(tmp_path_factory):
     return path
 
 
-def compile_core(directory):
-    """firmware/lib/smarty as .mpy files (x86 code for the viper module)."""
-    out = directory / "smarty"
-    out.mkdir(parents=True)
-    for source in (ROOT / "firmware" / "lib" / "smarty").glob("*.py"):
-        subprocess.run(
-            [
-                str(BIN / "mpy-cross"),
-                "-march=x86",
-                "-o",
-                str(out / (source.stem + ".mpy")),
-                str(source),
-            ],
-            check=True,
-        )
-    return directory
-
-
-def run_loop(tmp_path, frame_file, heapsize, micropypath):
+def run_loop(tmp_path, frame_file, heapsize, micropypath, runtime="micropython32"):
     # The script runs from a directory of its own: MicroPython puts the script's
     # directory first on the path, and no smarty/ may hide there.
     script_dir = tmp_path / "script"
     script_dir.mkdir()
     script = shutil.copy(MP_SCRIPTS / "decode_loop.py", script_dir)
     out = run_micropython(
-        "micropython32",
+        runtime,
         script,
         frame_file,
         KEY.hex(),
@@ -82,5 +67,5 @@ def test_frozen_core_in_20k(tmp_path, frame_file):
 
 
 def test_mpy_core_loaded_into_ram(tmp_path, frame_file):
-    mpy = compile_core(tmp_path / "mpy")
-    check(run_loop(tmp_path, frame_file, MPY_HEAP, [mpy]))
+    mpy = h.compile_mpy(tmp_path / "mpy", ("smarty",), natmod=True)
+    check(run_loop(tmp_path, frame_file, MPY_HEAP, [mpy], "micropython32-stock"))

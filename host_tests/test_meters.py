@@ -16,6 +16,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import p1harness as h  # noqa: E402
+from p1harness import iso  # noqa: E402
 import p1meter  # noqa: E402
 
 HEAP = "64k"  # issue 13's budget: five meters on the 32-bit port, application frozen
@@ -57,11 +58,6 @@ def states(sub, topic):
 def diag(sub, topic):
     messages = sub.messages(topic + "/diag")
     return json.loads(messages[-1][1]) if messages else {}
-
-
-def iso(raw):
-    sign = "+02:00" if raw[12] == "S" else "+01:00"
-    return "20%s-%s-%sT%s:%s:%s%s" % (*(raw[i : i + 2] for i in range(0, 12, 2)), sign)
 
 
 def check_every_reading(sub, topic, sim, equipment_id):

@@ -17,6 +17,7 @@ from boardio import (
     Runner,
     configuration,
     mpremote,
+    mpy_cross,
     read_config,
 )
 from smartyreader.setup import AP_PASSWORD_FILE, ap_password
@@ -134,9 +135,9 @@ def stage(args, board, found, arch, runner):
     if out.exists():
         shutil.rmtree(out)
     (out / "lib").mkdir(parents=True)
-    mpy_cross = BUILD / "bin" / "mpy-cross"
-    if not mpy_cross.exists() and not args.dry_run:
-        raise Failure(f"{mpy_cross} is missing: run 'make micropython' first")
+    compiler = BUILD / "bin" / "mpy-cross"
+    if not compiler.exists() and not args.dry_run:
+        raise Failure(f"{compiler} is missing: run 'make micropython' first")
     sources = [] if found["frozen_app"] else [(LIB / f, f) for f in app_files()]
     if not found["umqtt"]:
         sources.append(
@@ -153,7 +154,7 @@ def stage(args, board, found, arch, runner):
     for source, relative in sources:
         target = (out / "lib" / relative).with_suffix(".mpy")
         target.parent.mkdir(parents=True, exist_ok=True)
-        runner.run([mpy_cross, f"-march={arch}", "-s", relative, "-o", target, source])
+        runner.run(mpy_cross(arch, source, relative, target))
     natmod = BUILD / "natmod" / f"aesgcm_{arch}.mpy"
     if not found["aesgcm"] and natmod.exists():
         shutil.copy(natmod, out / "lib" / "aesgcm.mpy")

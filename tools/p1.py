@@ -9,10 +9,12 @@ p1.py simulate --telegram FILE --key HEX --pty LINK [--interval S] [faults]
     A Smarty on a pty: encrypted frames at 115200 pace, timestamp and counters
     advancing; faults on every Nth frame (--noise, --truncate, --wrong-key,
     --replay, --oversize).
-p1.py run --config FILE [--runtime micropython|micropython32] [--setup]
-          [--setup-port N]
+p1.py run --config FILE [--runtime micropython|micropython32|micropython32-stock]
+          [--setup] [--setup-port N]
     The firmware (firmware/main.py) on the unix port, its P1 port the serial
-    device or pty given as uart.device in the config.  Setup mode (the setup
+    device or pty given as uart.device in the config.  micropython32-stock is a
+    stock image's counterpart (no aesgcm, nothing of ours frozen: give it the
+    application as .mpy files with --path).  Setup mode (the setup
     shell on TCP and on this terminal) with --setup or while the config is not
     complete; the config file need not exist yet.
 """
@@ -28,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "firmware" / "lib"
 TOOLS = ROOT / "tools"
 BIN = ROOT / "build" / "bin"
-RUNTIMES = ("cpython", "micropython", "micropython32")
+RUNTIMES = ("cpython", "micropython", "micropython32", "micropython32-stock")
 
 
 def micropython_env():

@@ -277,6 +277,33 @@ class Simulator:
         self.process.stop()
 
 
+def iso(raw):
+    """The time the firmware publishes (ISO 8601) for a telegram's YYMMDDhhmmssX."""
+    sign = "+02:00" if raw[12] == "S" else "+01:00"
+    return "20%s-%s-%sT%s:%s:%s%s" % (*(raw[i : i + 2] for i in range(0, 12, 2)), sign)
+
+
+def compile_mpy(directory, packages=("smarty", "smartyreader"), arch="x86", natmod=False):
+    """The application's packages as .mpy files under directory, compiled as
+    tools/deploy.py does for stock firmware (x86: the viper module's code for the 32-bit
+    unix port), with `natmod` the aesgcm natmod beside them as aesgcm.mpy; directory,
+    for a Firmware's path (with runtime micropython32-stock: no aesgcm built in)."""
+    from boardio import mpy_cross
+
+    directory = Path(directory)
+    if natmod:
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "build" / "natmod" / f"aesgcm_{arch}.mpy", directory / "aesgcm.mpy")
+    for package in packages:
+        (directory / package).mkdir(parents=True, exist_ok=True)
+        for source in (ROOT / "firmware" / "lib" / package).glob("*.py"):
+            relative = f"{package}/{source.name}"
+            target = (directory / relative).with_suffix(".mpy")
+            cmd = mpy_cross(arch, source, relative, target)
+            subprocess.run(list(map(str, cmd)), check=True)
+    return directory
+
+
 def firmware_config(path, key, port, uart_device, **mqtt):
     config = {
         "meter": {"key": key},
@@ -477,15 +504,22 @@ class BoardModel:
     def dns(self, state):
         (self.dir / "dns").write_text(state)
 
-    def heapsize(self, board_heap, runtime="micropython32"):
+    def heapsize(self, board_heap, runtime="micropython32", rxbuf=2048):
         """The -X heapsize that leaves the firmware `board_heap` bytes: the models are
-        Python here, on the heap, where the boards' machine and network are C."""
+        Python here, on the heap, where the boards' machine and network are C.  The
+        ESP32's UART receive rings (`rxbuf` bytes each, one per UART of the model) are
+        the IDF driver's, outside the GC heap (ports/esp32/machine_uart.c:
+        uart_driver_install): the model's rings get their bytes on top too.  (The
+        ESP8266's ring is the GC heap's, m_new in ports/esp8266/machine_uart.c: not.)"""
+        rings = list(self.uarts) if self.mcu == "esp32" else []
         probe = (
             "import gc; gc.collect(); a = gc.mem_alloc()\n"
             "import machine, network, os, socket\n"
+            f"rings = [machine.UART(i, rxbuf={rxbuf}) for i in {rings}]\n"
             "gc.collect(); print(gc.mem_alloc() - a)"
         )
-        env = dict(os.environ, MICROPYPATH=f"{self.MODELS}:.frozen", **self.env())
+        env = {k: v for k, v in self.env().items() if not k.startswith("SMARTY_UART")}
+        env = dict(os.environ, MICROPYPATH=f"{self.MODELS}:.frozen", **env)
         cost = subprocess.run(
             [str(ROOT / "build" / "bin" / runtime), "-X", "heapsize=256k", "-c", probe],
             env=env, capture_output=True, text=True, check=True,

@@ -65,7 +65,8 @@ class Pin:
 # 15/13; UART(1) can't read; rxbuf is a ring of rxbuf+1 bytes from the GC heap (m_new),
 # bytes that find it full are dropped (uart.c's interrupt handler).
 # ESP32 (ports/esp32/machine_uart.c): UART 0-2, `invert` a mask of INV_*; the ring is
-# the IDF driver's (rxbuf, at least 256), not on the GC heap: held here all the same.
+# the IDF driver's (rxbuf, at least 256), not on the GC heap: held here, and given back
+# in the heap a test runs with (tools/p1harness.py BoardModel.heapsize).
 
 _UART_ARGS = ("baudrate", "bits", "parity", "stop", "tx", "rx", "rxbuf", "timeout", "timeout_char")
 if MCU == "esp32":
