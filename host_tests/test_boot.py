@@ -37,7 +37,8 @@ def fallbacks(tmp_path):
 
 
 def test_a_valid_config_is_handed_to_the_reader(tmp_path):
-    cfg, wifi, shell_port, no_wifi_ms, falls = boot.prepare(config(tmp_path, READER), BOARD)
+    kind, cfg, wifi, shell_port, no_wifi_ms, falls = boot.prepare(config(tmp_path, READER), BOARD)
+    assert kind == start.READER
     assert cfg["meters"][0]["key"] == KEY and cfg["meters"][0]["uart.device"] == "/dev/null"
     assert (cfg["mqtt.host"], cfg["mqtt.port"]) == ("10.0.0.2", 1883)
     assert shell_port is None  # no station shell asked for
@@ -49,19 +50,25 @@ def test_a_valid_config_is_handed_to_the_reader(tmp_path):
 def test_the_wait_for_the_home_wifi_doubles_after_each_fallback(tmp_path):
     tree = dict(READER, wifi={"ssid": "home", "password": "secret123", "fallback_min": 10})
     path = config(tmp_path, tree)
-    assert boot.prepare(path, BOARD)[3] == 10 * 60000
+    assert boot.prepare(path, BOARD)[4] == 10 * 60000
     start.set_fallbacks(path, 2, False)
-    assert boot.prepare(path, BOARD)[3:] == (40 * 60000, 2)
+    assert boot.prepare(path, BOARD)[4:] == (40 * 60000, 2)
     start.set_fallbacks(path, 9, False)
-    assert boot.prepare(path, BOARD)[3] == 160 * 60000  # x16 at most
+    assert boot.prepare(path, BOARD)[4] == 160 * 60000  # x16 at most
 
 
 def test_the_station_shell_needs_a_password(tmp_path):
     tree = dict(READER, setup={"station_shell": True, "port": 2424})
-    assert boot.prepare(config(tmp_path, tree), BOARD)[2] is None
+    assert boot.prepare(config(tmp_path, tree), BOARD)[3] is None
     tree["setup"]["password"] = "a long password"
-    assert boot.prepare(config(tmp_path, tree), BOARD)[2] == 2424
+    assert boot.prepare(config(tmp_path, tree), BOARD)[3] == 2424
     assert "smartyreader.config" in sys.modules  # the shell's
+
+
+def test_setup_mode_is_handed_its_port(tmp_path):
+    path = str(tmp_path / "config.json")  # none yet
+    assert boot.prepare(path, BOARD) == (start.SETUP, 23, None)
+    assert boot.prepare(path, BOARD, setup_port=2424) == (start.SETUP, 2424, None)
 
 
 def test_why_setup_mode_starts(tmp_path):

@@ -2,16 +2,15 @@
 # setup button is held at boot or while the config is not complete; else the validated
 # config the meter reader is put together from (assemble.py).  start.py drops this
 # module once it has decided (and config.py goes too, unless the station shell needs
-# it): with the application as .mpy files in RAM, their code is heap the reader needs.
-# Setup mode loads none of the reader's code.
+# it): with the application as .mpy files in RAM, their code is heap the reader needs,
+# and setup mode's.  Setup mode loads none of the reader's code.
 
-import gc
 import sys
 import time
 
 from . import beside, hw, log, log_to
 from .net import WiFi
-from .start import FALLBACKS, REBOOT, STOP, set_fallbacks
+from .start import FALLBACKS, READER, SETUP, set_fallbacks
 
 _NO_WIFI_REASON = "no home WiFi for wifi.fallback_min minutes"
 _MAX_DOUBLINGS = 4  # fallback_min, x2, x4 ... x16 (10 min: up to 160 min)
@@ -29,23 +28,18 @@ def read_board(path):
 
 
 def prepare(config_path, board, setup=False, setup_port=None):
-    """Setup mode, run here to its end: STOP or REBOOT; else what the meter reader is
-    made of (assemble.reader()): (the validated config, its home WiFi, the station
-    shell's port or None, no_wifi_ms: how long without the home WiFi before setup mode
-    stands in, setup fallbacks so far)."""
+    """What this start runs: (SETUP, the setup shell's TCP port, the home WiFi when
+    setup mode stands in for it, else None), or (READER, what assemble.reader() makes
+    the meter reader of: the validated config, its home WiFi, the station shell's port
+    or None; then no_wifi_ms: how long without the home WiFi before setup mode stands
+    in, and the setup fallbacks so far)."""
     reason, cfg, settings = _setup_reason(config_path, board, setup)
     if reason:
-        from . import setup as setup_mode  # only now: its heap is the meter reader's
-
         log("setup mode: " + reason)
-        port = setup_port or settings["setup.port"]
         home = None
         if reason == _NO_WIFI_REASON:  # setup mode until the home WiFi is back
             home = _wifi(settings)
-        settings = None  # the shell reads the config itself: this copy is heap it needs
-        gc.collect()
-        asked = setup_mode.run(config_path, board, port, log, home)
-        return REBOOT if asked == setup_mode.REBOOT else STOP
+        return SETUP, setup_port or settings["setup.port"], home
     settings = None
     if cfg["log.tx"] is not None:
         log_to(log_line(cfg["log.tx"], cfg["log.baudrate"]))
@@ -67,7 +61,7 @@ def prepare(config_path, board, setup=False, setup_port=None):
         from . import forget
 
         forget("smartyreader.config")
-    return cfg, wifi, shell_port if station_shell else None, no_wifi_ms, fallbacks
+    return READER, cfg, wifi, shell_port if station_shell else None, no_wifi_ms, fallbacks
 
 
 def _setup_reason(config_path, board, asked):

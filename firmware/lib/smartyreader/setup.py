@@ -6,6 +6,7 @@
 # The serial console needs no setup password: whoever holds the USB cable can reflash
 # the board anyway, and it is the way back in for a forgotten password.
 
+import gc
 import os
 import sys
 import time
@@ -136,10 +137,13 @@ class Server:
             if line is TOO_LONG:
                 answer, action = "line too long (at most %d characters)" % LINE_LIMIT, None
             else:
+                # an answer is made whole (show: the whole config): the heap collected
+                # first, and written a line at a time, not copied with \r\n in it
+                gc.collect()
                 answer, action = shell.handle(clean(line))
             for text in answer if isinstance(answer, list) else (answer,):
-                if text:
-                    await write(text.replace("\n", "\r\n") + "\r\n")
+                for answer_line in text.split("\n") if text else ():
+                    await write(answer_line + "\r\n")
             if action:
                 return action
             await write(shell.prompt)

@@ -14,6 +14,8 @@ STOP = 0  # what a start ends with: stop (a host exits)
 REBOOT = 1  # ... reset the board
 P1_FAILED = 2  # ... the P1 port cannot be opened: setup mode, its settings must change
 FALLBACKS = "wifi_fallback.txt"  # beside config.json: "<fallbacks> <pending>"
+SETUP = 0  # what boot.prepare() decides: setup mode ...
+READER = 1  # ... or the meter reader
 
 
 def main(config_path="config.json", board_path="board.json", setup=False, setup_port=None):
@@ -31,13 +33,22 @@ def main(config_path="config.json", board_path="board.json", setup=False, setup_
         job = boot.prepare(config_path, board, setup, setup_port)
         boot = None
         forget("smartyreader.boot")
-        action = job if isinstance(job, int) else _reader(config_path, board, *job)
+        step = _setup_mode if job[0] == SETUP else _reader
+        action = step(config_path, board, *job[1:])
         job = None
         setup = "the P1 port cannot be opened" if action == P1_FAILED else False
         if action == STOP:
             return 0
         if action == REBOOT:
             hw.reset()
+
+
+def _setup_mode(config_path, board, port, home):
+    """Setup mode until a session asks for a reboot (REBOOT) or the serial one ends."""
+    from . import setup  # only now: its heap is the meter reader's
+
+    gc.collect()
+    return REBOOT if setup.run(config_path, board, port, log, home) == setup.REBOOT else STOP
 
 
 def _reader(config_path, board, cfg, wifi, shell_port, no_wifi_ms, fallbacks):
