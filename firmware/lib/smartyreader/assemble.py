@@ -102,21 +102,21 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
         outlets.append(
             Meter(receiver, m["topic"], m["legacy_topic"] if legacy else None, m["name"])
         )
-    topic = cfg["mqtt.topic"]
+    status = cfg["mqtt.topic"] + "/status"  # the reader's availability (its last will)
     client_id = cfg["mqtt.client_id"] or "smartyreader-" + net.mac_suffix()
     publisher = Publisher(
-        broker.from_config(cfg, client_id, topic + "/status"),
+        broker.from_config(cfg, client_id, status),
         queue,
         wifi,
         outlets,
-        topic + "/status",
+        status,
         cfg["mqtt.per_field"],
         cfg["mqtt.discovery_prefix"] if discovery else None,
         cfg["diag.interval"],
         cfg["mqtt.keepalive"],
     )
     app = App(outlets, queue, guard, publisher)
-    log("GCM backend: %s" % app.meters[0].reader.backend)
+    log("GCM backend: %s" % app.backend)
     shell = None
     if shell_port is not None:
         gc.collect()  # the reader's start-up garbage, before the shell's code comes in

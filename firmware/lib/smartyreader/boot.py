@@ -8,7 +8,7 @@
 import sys
 import time
 
-from . import beside, hw, log, log_to
+from . import beside, forget, hw, log, log_to
 from .net import WiFi
 from .start import FALLBACKS, READER, SETUP, set_fallbacks
 
@@ -33,7 +33,8 @@ def prepare(config_path, board, setup=False, setup_port=None):
     the meter reader of: the validated config, its home WiFi, the station shell's port
     or None; then no_wifi_ms: how long without the home WiFi before setup mode stands
     in, and the setup fallbacks so far)."""
-    reason, cfg, settings = _setup_reason(config_path, board, setup)
+    fallbacks = _fallbacks(config_path)
+    reason, cfg, settings = _setup_reason(config_path, board, setup, fallbacks)
     if reason:
         log("setup mode: " + reason)
         home = None
@@ -53,20 +54,19 @@ def prepare(config_path, board, setup=False, setup_port=None):
     station_shell = cfg["setup.station_shell"] and cfg["setup.password"]
     if cfg["setup.station_shell"] and not station_shell:
         log("setup.station_shell needs a setup.password: the shell stays off")
-    fallbacks = _fallbacks(config_path)[0]
+    count = fallbacks[0]
     no_wifi_ms = 0
     if cfg["wifi.ssid"]:  # after a fallback, the next one waits twice as long
-        no_wifi_ms = cfg["wifi.fallback_min"] * 60000 << min(fallbacks, _MAX_DOUBLINGS)
+        no_wifi_ms = cfg["wifi.fallback_min"] * 60000 << min(count, _MAX_DOUBLINGS)
     if not station_shell:  # its code and tables are the reader's heap
-        from . import forget
-
         forget("smartyreader.config")
-    return READER, cfg, wifi, shell_port if station_shell else None, no_wifi_ms, fallbacks
+    return READER, cfg, wifi, shell_port if station_shell else None, no_wifi_ms, count
 
 
-def _setup_reason(config_path, board, asked):
+def _setup_reason(config_path, board, asked, fallbacks=None):
     """(why setup mode starts or None, the config when the firmware can run, the saved
-    settings as far as they are valid: setup mode's button and port)."""
+    settings as far as they are valid: setup mode's button and port).  `fallbacks`:
+    _fallbacks(config_path), if read already."""
     from . import config
 
     try:
@@ -79,9 +79,9 @@ def _setup_reason(config_path, board, asked):
         return (asked if isinstance(asked, str) else "asked for"), None, settings
     if button_held(settings["setup_button.pin"]):
         return "the setup button is held", None, settings
-    fallbacks, pending = _fallbacks(config_path)
+    count, pending = fallbacks or _fallbacks(config_path)
     if pending:  # once: a reset in setup mode brings the reader back
-        set_fallbacks(config_path, fallbacks, False)
+        set_fallbacks(config_path, count, False)
         return _NO_WIFI_REASON, None, settings
     if problems is None:
         try:
