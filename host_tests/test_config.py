@@ -300,6 +300,8 @@ def test_a_meters_entry_gets_its_own_clear_messages():
     assert problems({"meters": [], "mqtt": {"host": "b"}}) == [
         "meters must be a list of meters (objects), one or more"
     ]
+    no_broker = {"meters": [{"key": KEY, "uart": {"device": "/dev/a"}}]}
+    assert problems(no_broker) == ["mqtt.host is missing"]  # each meter has its key, not this
 
 
 def test_top_level_meter_keys_beside_a_meters_list_are_refused():

@@ -15,113 +15,101 @@
 import json
 import os
 
-REQUIRED = object()
+REQUIRED = ("meter.key", "mqtt.host")  # without them (or a meters list) the reader cannot run
 SECRETS = ("meter.key", "meter.auth_key", "wifi.password", "mqtt.password", "setup.password")
+_PIN = (0, 48)
+
+# key, default, check: "hex", "text", "topic", "bool", "address", "hostname" or
+# (low, high), a whole number from low to high.  All constants: frozen into the image,
+# the schema costs no heap.
+SCHEMA = (
+    ("meter.key", None, "hex"),
+    ("meter.auth_key", None, "hex"),
+    ("wifi.ssid", None, "text"),
+    ("wifi.password", None, "text"),
+    ("wifi.hostname", "SmartyReader", "hostname"),  # the name the router shows
+    ("wifi.ip", None, "address"),  # a fixed address (with netmask, gateway, dns), not DHCP
+    ("wifi.netmask", None, "address"),
+    ("wifi.gateway", None, "address"),
+    ("wifi.dns", None, "address"),
+    # minutes without the home WiFi before setup mode stands in for it (the way back in
+    # after a WiFi password change), until it is back or 5 min pass without a session;
+    # twice as long before the next time (up to 16 times); 0: never
+    ("wifi.fallback_min", 10, (0, 1440)),
+    ("mqtt.host", None, "text"),
+    ("mqtt.port", None, (1, 65535)),  # 1883, or 8883 with TLS
+    ("mqtt.topic", "smartyreader", "topic"),
+    ("mqtt.user", None, "text"),
+    ("mqtt.password", None, "text"),
+    ("mqtt.tls", False, "bool"),
+    ("mqtt.ca", None, "text"),  # CA certificate file (PEM or DER) to verify the broker
+    ("mqtt.client_id", None, "text"),
+    ("mqtt.keepalive", 60, (0, 3600)),
+    ("mqtt.discovery", True, "bool"),
+    ("mqtt.discovery_prefix", "homeassistant", "topic"),
+    ("mqtt.per_field", False, "bool"),
+    ("mqtt.legacy", False, "bool"),
+    ("mqtt.legacy_topic", None, "topic"),
+    ("uart.device", None, "text"),  # a serial device or pty (host, Linux) instead of a UART
+    ("uart.id", None, (0, 2)),
+    ("uart.rx", None, _PIN),
+    ("uart.tx", None, _PIN),
+    ("uart.baudrate", 115200, (1200, 921600)),
+    ("uart.invert", False, "bool"),
+    ("uart.rxbuf", 2048, (256, 16384)),
+    ("uart.detach_repl", False, "bool"),
+    ("data_request.pin", None, _PIN),
+    ("data_request.active_low", False, "bool"),
+    ("status_led.pin", None, _PIN),
+    ("status_led.active_low", False, "bool"),
+    ("setup_button.pin", None, _PIN),
+    ("setup.password", None, "text"),
+    ("setup.station_shell", False, "bool"),  # the setup shell also on the home network
+    ("setup.port", 23, (1, 65535)),
+    ("buffer.readings", 8640, (1, 100000)),  # on flash: 24 h of readings
+    ("buffer.frame_bytes", 2048, (1300, 8192)),
+    ("diag.interval", 60, (5, 3600)),
+    # the log on a transmit-only UART: ESP8266 GPIO2 (UART1's TX, D4), ESP32 any output
+    # pin (UART2); the status LED leaves that pin
+    ("log.tx", None, _PIN),
+    ("log.baudrate", 115200, (1200, 921600)),
+    ("name", None, "text"),  # the device's name in Home Assistant (default: Smarty <meter id>)
+)
 
 
-def _hex_key(value):
-    digits = "".join(c for c in str(value) if c not in " :-")
-    if len(digits) != 32 or not all(c in "0123456789abcdefABCDEF" for c in digits):
+def problem(check, value):
+    """What is wrong with value for a check of the schema's, or None."""
+    if type(check) is tuple:  # type(): true and false are not numbers here
+        ok = type(value) is int and check[0] <= value <= check[1]
+        return None if ok else "must be a whole number from %d to %d" % check
+    if check == "bool":
+        return None if value is True or value is False else "must be true or false"
+    if check == "hex":
+        digits = "".join(c for c in str(value) if c not in " :-")
+        if len(digits) == 32 and all(c in "0123456789abcdefABCDEF" for c in digits):
+            return None
         return "must be 32 hex digits (16 bytes, as your grid operator gives it)"
-    return None
-
-
-def _text(value):
-    return None if isinstance(value, str) and value else "must be a non-empty text"
-
-
-def _topic(value):
-    if not isinstance(value, str) or not value or "#" in value or "+" in value:
+    text = isinstance(value, str) and value != ""
+    if check == "text":
+        return None if text else "must be a non-empty text"
+    if check == "topic":
+        if text and "#" not in value and "+" not in value:
+            return None
         return "must be an MQTT topic without wildcards (# +)"
-    return None
-
-
-def _bool(value):
-    return None if value is True or value is False else "must be true or false"
-
-
-def _int_range(low, high):
-    def check(value):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            return "must be a whole number from %d to %d" % (low, high)
-        return None
-
-    return check
-
-
-def _address(value):
-    parts = value.split(".") if isinstance(value, str) else ()
-    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+    if check == "address":
+        parts = value.split(".") if text else ()
+        if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
+            return None
         return "must be an IPv4 address such as 192.168.1.50"
-    return None
-
-
-def _hostname(value):
-    ok = isinstance(value, str) and 0 < len(value) <= 32
-    if ok:
-        for c in value:
-            ok = ok and ("a" <= c.lower() <= "z" or "0" <= c <= "9" or c == "-")
+    ok = text and len(value) <= 32  # "hostname"
+    for c in value if ok else ():
+        ok = ok and ("a" <= c.lower() <= "z" or "0" <= c <= "9" or c == "-")
     return None if ok else "must be up to 32 letters, digits and hyphens"
 
 
 def _pin(value):
-    return _int_range(0, 48)(value)
-
-
-# key, default, check
-SCHEMA = (
-    ("meter.key", REQUIRED, _hex_key),
-    ("meter.auth_key", None, _hex_key),
-    ("wifi.ssid", None, _text),
-    ("wifi.password", None, _text),
-    ("wifi.hostname", "SmartyReader", _hostname),  # the name the router shows
-    ("wifi.ip", None, _address),  # a fixed address (with netmask, gateway, dns), not DHCP
-    ("wifi.netmask", None, _address),
-    ("wifi.gateway", None, _address),
-    ("wifi.dns", None, _address),
-    # minutes without the home WiFi before setup mode stands in for it (the way back in
-    # after a WiFi password change), until it is back or 5 min pass without a session;
-    # twice as long before the next time (up to 16 times); 0: never
-    ("wifi.fallback_min", 10, _int_range(0, 1440)),
-    ("mqtt.host", REQUIRED, _text),
-    ("mqtt.port", None, _int_range(1, 65535)),  # 1883, or 8883 with TLS
-    ("mqtt.topic", "smartyreader", _topic),
-    ("mqtt.user", None, _text),
-    ("mqtt.password", None, _text),
-    ("mqtt.tls", False, _bool),
-    ("mqtt.ca", None, _text),  # CA certificate file (PEM or DER) to verify the broker
-    ("mqtt.client_id", None, _text),
-    ("mqtt.keepalive", 60, _int_range(0, 3600)),
-    ("mqtt.discovery", True, _bool),
-    ("mqtt.discovery_prefix", "homeassistant", _topic),
-    ("mqtt.per_field", False, _bool),
-    ("mqtt.legacy", False, _bool),
-    ("mqtt.legacy_topic", None, _topic),
-    ("uart.device", None, _text),  # a serial device or pty (host, Linux) instead of a UART
-    ("uart.id", None, _int_range(0, 2)),
-    ("uart.rx", None, _pin),
-    ("uart.tx", None, _pin),
-    ("uart.baudrate", 115200, _int_range(1200, 921600)),
-    ("uart.invert", False, _bool),
-    ("uart.rxbuf", 2048, _int_range(256, 16384)),
-    ("uart.detach_repl", False, _bool),
-    ("data_request.pin", None, _pin),
-    ("data_request.active_low", False, _bool),
-    ("status_led.pin", None, _pin),
-    ("status_led.active_low", False, _bool),
-    ("setup_button.pin", None, _pin),
-    ("setup.password", None, _text),
-    ("setup.station_shell", False, _bool),  # the setup shell also on the home network
-    ("setup.port", 23, _int_range(1, 65535)),
-    ("buffer.readings", 8640, _int_range(1, 100000)),  # on flash: 24 h of readings
-    ("buffer.frame_bytes", 2048, _int_range(1300, 8192)),
-    ("diag.interval", 60, _int_range(5, 3600)),
-    # the log on a transmit-only UART: ESP8266 GPIO2 (UART1's TX, D4), ESP32 any output
-    # pin (UART2); the status LED leaves that pin
-    ("log.tx", None, _pin),
-    ("log.baudrate", 115200, _int_range(1200, 921600)),
-    ("name", None, _text),  # the device's name in Home Assistant (default: Smarty <meter id>)
-)
+    """What is wrong with value as a GPIO number, or None."""
+    return problem(_PIN, value)
 
 
 def _check(key):
@@ -143,11 +131,11 @@ _MAX_METERS = {"esp8266": 1, "esp32": 2}
 
 def _entry_check(name):
     if name in ("key", "auth_key"):
-        return _hex_key
+        return "hex"
     if name in ("topic", "legacy_topic"):
-        return _topic
+        return "topic"
     if name == "name":
-        return _text
+        return "text"
     if name[:5] == "uart." or name[:13] == "data_request.":
         return _check(name)
     return None
@@ -181,7 +169,7 @@ def parse(key, text):
         candidates.append(word in ("true", "yes", "on"))
     message = None
     for value in candidates:
-        message = check(value)
+        message = problem(check, value)
         if message is None:
             return value
     shown = "" if key in SECRETS else ", not %s" % text
@@ -288,7 +276,7 @@ def pin_problems(key, value, board):
 def merge(tree, board=None):
     """(values, problems): the flat config of a config tree over the board's defaults
     and the schema's, and what is wrong with the keys given (not what is missing)."""
-    values = {key: default for key, default, _ in SCHEMA if default is not REQUIRED}
+    values = {key: default for key, default, _ in SCHEMA}
     if board:
         for key, value in _flatten(board).items():
             if key not in _BOARD_KEYS and _check(key) is not None:
@@ -321,7 +309,7 @@ def meters(values):
 
 
 def _problem(key, value, check):
-    message = None if value is None else check(value)
+    message = None if value is None else problem(check, value)
     if message:
         shown = "" if key in SECRETS or key[-3:] == "key" else ", not %s" % json.dumps(value)
         return "%s %s%s" % (key, message, shown)
@@ -438,8 +426,8 @@ def validate(tree, board=None, merged=None):
     values, problems = merged or merge(tree, board)
     listed = isinstance(tree, dict) and "meters" in tree
     values["meters"] = meters(values)
-    for key, default, _ in SCHEMA:
-        if default is REQUIRED and values.get(key) in (None, "") and not listed:
+    for key in REQUIRED[listed:]:  # with a meters list, each meter has its key
+        if values.get(key) in (None, ""):
             if not any(p.startswith(key + " ") for p in problems):
                 problems.append("%s is missing" % key)
     if listed:
@@ -509,8 +497,8 @@ def check_board(board):
             check = _check(key) if key[:5] == "uart." or key[:13] == "data_request." else None
             if check is None:
                 problems.append("lines: meter %d's line: unknown key %s" % (n, key or line))
-            elif check(value):
-                problems.append("lines: meter %d's %s %s" % (n, key, check(value)))
+            elif problem(check, value):
+                problems.append("lines: meter %d's %s %s" % (n, key, problem(check, value)))
     if not problems:
         problems += merge(config, board)[1]
     return problems
