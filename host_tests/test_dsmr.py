@@ -85,7 +85,7 @@ def test_values_are_exact_and_keep_the_meters_decimals():
 
 def test_units_from_the_telegram_or_from_the_table():
     t = dsmr.parse(telegram(b"1-0:1.8.0(000273.764)", b"1-0:2.8.0(000001.000*Wh)"))
-    units = {r[0]: r[2] for r in t.readings()}
+    units = {r.name: r.unit for r in t.readings()}
     assert units["energy_import"] == "kWh"  # old Smarty firmware sends no unit
     assert units["energy_export"] == "Wh"  # the meter's own unit wins
 
@@ -112,7 +112,7 @@ def test_mbus_channels_are_named_by_device_type():
     one = fields(b"0-1:24.1.0(003)", b"0-1:24.2.1(200706103140S)(00000.006*m3)", b"0-1:24.4.0(1)")
     assert str(one["gas"]) == "0.006" and one["gas_valve"] == 1
     readings = {
-        r[0]: r
+        r.name: r
         for r in dsmr.parse(
             telegram(b"0-1:24.1.0(007)", b"0-1:24.2.1(200706103140S)(00012.345)")
         ).readings()
@@ -135,9 +135,14 @@ def test_unknown_codes_keep_value_and_unit():
     f = t.fields()
     assert f["1-0:99.99.0"] == ["abc", {"value": Fixed("12.5"), "unit": "kW"}]
     assert f["0-0:96.99.9"] == 17
-    reading = next(r for r in t.readings() if r[0] == "1-0:128.8.0")
+    reading = next(r for r in t.readings() if r.name == "1-0:128.8.0")
     assert reading[1:4] == (Fixed("001234.567"), "kvarh", "reactive_energy")
-    assert str(reading[1]) == "1234.567"
+    assert (reading.unit, reading.device_class, reading.code) == (
+        "kvarh",
+        "reactive_energy",
+        "1-0:128.8.0",
+    )
+    assert str(reading.value) == "1234.567"
 
 
 def test_event_logs_keep_each_values_unit():
@@ -164,7 +169,7 @@ def test_codes_real_meters_send():
             VECTORS / "telegrams/other/dsmr_parser/dsmr_parser_TELEGRAM_SAGEMCOM_T210_D_R.txt"
         ).read_bytes()
     )
-    r = {reading[0]: reading for reading in t.readings()}
+    r = {reading.name: reading for reading in t.readings()}
     assert r["reactive_energy_import_tariff2"][1:5] == (
         747,
         "varh",
@@ -254,14 +259,14 @@ def test_home_assistant_classes_and_units_agree():
 
 def test_only_equipment_ids_share_a_name():
     """readings() renames a second object of the same name only for equipment ids."""
-    names = [row[1] for row in obis.rows() if row[1]]
+    names = [row.name for row in obis.rows() if row.name]
     shared = {name for name in names if names.count(name) > 1}
     assert shared == {"equipment_id"}
 
 
 def test_obis_table_is_consistent():
     names = {}
-    for code, name, unit, kind in obis.rows():
+    for code, name, unit, kind, _ in obis.rows():
         assert kind in (
             "total",
             "measure",

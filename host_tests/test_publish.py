@@ -26,7 +26,7 @@ def write_state(readings, size=4096):
     writer.start(memoryview(buf))
     writer.open()
     for reading in readings:
-        writer.field(reading[0], reading[1])
+        writer.field(reading[0], reading[1])  # a Reading, or (name, value)
     writer.close()
     return bytes(buf[: writer.length])
 

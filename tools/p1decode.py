@@ -45,7 +45,7 @@ def obis(telegram):
     out = {}
     for code, values in telegram.lines():
         row, _ = obis_row(code)
-        if row is None or row[3] not in ("time", "hex", "text"):
+        if row is None or row.kind not in ("time", "hex", "text"):
             values = [raw_value(v) for v in values]
         out[code] = values[0] if len(values) == 1 else values
     return out
@@ -67,8 +67,8 @@ def _result(item, reader):
     return {
         "ok": True,
         "obis": obis(item),
-        "fields": {r[0]: r[1] for r in readings},
-        "units": {r[0]: r[2] for r in readings if r[2]},
+        "fields": {r.name: r.value for r in readings},
+        "units": {r.name: r.unit for r in readings if r.unit},
         "meta": meta,
     }
 

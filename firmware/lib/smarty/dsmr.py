@@ -10,16 +10,20 @@
 # including "!".  DSMR 2.2 and 3 telegrams have no CRC; DSMR 4 and 5 must have one.
 #
 # A Telegram is a view over the bytes it was parsed from (checked in full by parse());
-# its readings are produced on demand as tuples
-#   (name, value, unit, HA device class, HA state class, OBIS code)
-# so a telegram costs no memory beyond its bytes.  It is valid as long as they are:
-# the Reader's next feed() reuses them.
+# its readings are produced on demand (Reading below), so a telegram costs no memory
+# beyond its bytes.  It is valid as long as they are: the Reader's next feed() reuses
+# them.
 
 from binascii import unhexlify
+from collections import namedtuple
 
 from .errors import ChecksumError, ParseError
 from .obis import MBUS_DEVICES, MBUS_UNKNOWN, STATE_CLASS, UNIT_CLASS, lookup
 from .values import Fixed
+
+# One reading of a telegram: field name, value (Fixed, int, text, list or None), unit,
+# Home Assistant device class and state class (or None), and the OBIS code it came from.
+Reading = namedtuple("Reading", ("name", "value", "unit", "device_class", "state_class", "code"))
 
 try:  # viper where the firmware has it, else the pure-Python twin below
     from .crc_viper import crc16_arc as _crc16
@@ -245,35 +249,33 @@ class Telegram:
             yield current
 
     def readings(self):
-        """(name, value, unit, device class, state class, code) for every reading, in
-        telegram order.  Unknown codes are named by their code and kept raw."""
+        """A Reading for every reading, in telegram order.  Unknown codes are named by
+        their code and kept raw."""
         seen = set()
         cursor = 0  # table position of the row before: telegram and table share an order
         for code, values in self.lines():
             row, channel = obis_row(code, cursor)
             if row is not None:
-                cursor = row[4]
+                cursor = row.end
             for reading in _readings(code, values, row, channel, self._channels, self._offsets):
                 # Two objects with one name: keep both.  Only the table's equipment ids
                 # share a name (test_dsmr checks): only they are remembered, a set of
                 # every name would hold 60 strings through the loop (the ESP8266 heap).
-                if reading[0].endswith("equipment_id"):
-                    if reading[0] in seen:
-                        reading = (
-                            reading[0]
-                            + "_"
-                            + code.replace(":", "_").replace(".", "_").replace("-", "_"),
-                        ) + reading[1:]
-                    seen.add(reading[0])
+                name = reading.name
+                if name.endswith("equipment_id"):
+                    if name in seen:
+                        name += "_" + code.replace(":", "_").replace(".", "_").replace("-", "_")
+                        reading = Reading(name, *reading[1:])
+                    seen.add(name)
                 yield reading
 
     def fields(self):
-        return {r[0]: r[1] for r in self.readings()}
+        return {r.name: r.value for r in self.readings()}
 
     def get(self, name, default=None):
         for r in self.readings():
-            if r[0] == name:
-                return r[1]
+            if r.name == name:
+                return r.value
         return default
 
 
@@ -289,12 +291,12 @@ def _readings(code, values, row, channel, channels, offsets):
     """The readings (one, or a number and its timestamp) of one object line."""
     if row is None:  # unknown: named by its code, kept as sent with the meter's unit
         if len(values) > 1:
-            return ((code, [list_item(v) for v in values], None, None, None, code),)
+            return (Reading(code, [list_item(v) for v in values], None, None, None, code),)
         value, unit = with_unit(values[0])
         if value is None:
-            return ((code, values[0], None, None, None, code),)
-        return ((code, value, unit, UNIT_CLASS.get(unit), None, code),)
-    name, unit, kind = row[1], row[2], row[3]
+            return (Reading(code, values[0], None, None, None, code),)
+        return (Reading(code, value, unit, UNIT_CLASS.get(unit), None, code),)
+    name, unit, kind = row.name, row.unit, row.kind
     if channel is not None:
         meter = channels.get(channel) or ("mbus_" + channel, None, None)
         if kind in ("mbus", "mbus3"):
@@ -302,17 +304,17 @@ def _readings(code, values, row, channel, channels, offsets):
         else:
             name = meter[0] + "_" + name
     if kind == "time":
-        return ((name, iso_time(values[0], *offsets), None, "timestamp", None, code),)
+        return (Reading(name, iso_time(values[0], *offsets), None, "timestamp", None, code),)
     if kind == "hex":
         try:
             text = ascii_text(unhexlify(values[0]))
         except ValueError:  # not hex after all: as sent
             text = values[0]
-        return ((name, text, None, None, None, code),)
+        return (Reading(name, text, None, None, None, code),)
     if kind == "text":
-        return ((name, values[0], None, None, None, code),)
+        return (Reading(name, values[0], None, None, None, code),)
     if kind == "list":
-        return ((name, [list_item(v, unit) for v in values], unit, None, None, code),)
+        return (Reading(name, [list_item(v, unit) for v in values], unit, None, None, code),)
     # a number; event, mbus, mbus3 also a timestamp (DSMR 3: unit, then number)
     if kind == "mbus3" and len(values) >= 3:
         unit = values[-2] or unit
@@ -320,13 +322,15 @@ def _readings(code, values, row, channel, channels, offsets):
     unit = meter_unit if star else unit
     value = number(text)
     if value is None:  # kept as sent, never an error
-        reading = (name, values[-1], unit, None, None, code)
+        reading = Reading(name, values[-1], unit, None, None, code)
     else:
         device_class = meter[2] if channel is not None and kind[0] == "m" else UNIT_CLASS.get(unit)
-        reading = (name, value, unit, device_class, STATE_CLASS.get(kind), code)
+        reading = Reading(name, value, unit, device_class, STATE_CLASS.get(kind), code)
     if kind in ("event", "mbus", "mbus3"):
         return (
             reading,
-            (name + "_timestamp", iso_time(values[0], *offsets), None, "timestamp", None, code),
+            Reading(
+                name + "_timestamp", iso_time(values[0], *offsets), None, "timestamp", None, code
+            ),
         )
     return (reading,)

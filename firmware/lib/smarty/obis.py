@@ -29,6 +29,8 @@
 # "0-n:24.2.3" is Belgian gas (not temperature corrected).  A unit given here is used
 # when the meter sends none (old Smarty firmware); the meter's own unit wins.
 
+from collections import namedtuple
+
 OBIS = b"""
 1-3:0.2.8 dsmr_version - text
 0-0:1.0.0 timestamp - time
@@ -167,10 +169,15 @@ STATE_CLASS = {
 }
 
 
+# A row of the table: name and unit None where it says "-"; end: where the row ends in
+# OBIS (the next lookup's start).
+Row = namedtuple("Row", ("code", "name", "unit", "kind", "end"))
+
+
 def lookup(code, start=0):
-    """(code, name, unit, kind, end of row) of an OBIS code (an M-Bus channel's code
-    written "0-n:..."), None where the table says "-"; None for an unknown code.
-    The search starts at `start` (a previous row's end) and wraps around."""
+    """The Row of an OBIS code (an M-Bus channel's code written "0-n:..."), None for an
+    unknown code.  The search starts at `start` (a previous row's end) and wraps
+    around."""
     key = b"\n" + code.encode() + b" "
     row = OBIS.find(key, start)
     if row < 0:
@@ -179,7 +186,7 @@ def lookup(code, start=0):
             return None
     end = OBIS.find(b"\n", row + 1)
     _, name, unit, kind = OBIS[row + 1 : end].split()
-    return (
+    return Row(
         code,
         None if name == b"-" else name.decode(),
         None if unit == b"-" else unit.decode(),
@@ -189,6 +196,6 @@ def lookup(code, start=0):
 
 
 def rows():
-    """Every row, as lookup() gives them."""
+    """Every Row of the table, in its order."""
     for line in OBIS.strip().split(b"\n"):
-        yield lookup(line.split(b" ", 1)[0].decode())[:4]
+        yield lookup(line.split(b" ", 1)[0].decode())

@@ -142,9 +142,10 @@ def sensor_line(reading):
     """A reading's line in the compact list of Home Assistant sensors (field, unit,
     device class, state class; "-" for none), or b"" if it gets no sensor: numbers and
     timestamps do."""
-    if not (is_published_number(reading[1]) or reading[3] == "timestamp"):
+    if not (is_published_number(reading.value) or reading.device_class == "timestamp"):
         return b""
-    return ("%s %s %s %s\n" % tuple(x or "-" for x in reading[:1] + reading[2:5])).encode()
+    fields = (reading.name, reading.unit, reading.device_class, reading.state_class)
+    return ("%s %s %s %s\n" % tuple(x or "-" for x in fields)).encode()
 
 
 def legacy_payload(raw_timestamp, import_raw, export_raw):
@@ -182,7 +183,7 @@ class Payloads:
         writer.start(slot)
         writer.open()
         for reading in telegram.readings():
-            name, value = reading[0], reading[1]
+            name, value = reading.name, reading.value
             writer.field(name, value)
             if name in _WANTED or name == "equipment_id":
                 wanted[name] = value
