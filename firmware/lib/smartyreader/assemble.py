@@ -117,6 +117,10 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     )
     app = App(outlets, queue, guard, publisher)
     log("GCM backend: %s" % app.backend)
+    # Done with the config: emptied, for the callers' frames below the reader's run may
+    # still hold it (a tuple of boot.prepare(), a stale slot of their value stacks).
+    meters.clear()
+    cfg.clear()
     shell = None
     if shell_port is not None:
         gc.collect()  # the reader's start-up garbage, before the shell's code comes in
