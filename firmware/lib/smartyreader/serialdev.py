@@ -54,7 +54,10 @@ class SerialDevice:
             file.close()
             raise
         self._file = file
-        self._node = os.stat(self.path)[1]  # its inode: a device plugged in again is new
+        # Its inode: a device plugged in again is a new node.  A pty's number is not
+        # reused while this side holds it open (Linux frees it when both sides have
+        # closed), so a new pty behind the same path is a new node too.
+        self._node = os.stat(self.path)[1]
 
     def readinto(self, buf):
         if self._file is not None:
