@@ -77,7 +77,7 @@ SCHEMA = (
 )
 
 
-def problem(check, value):
+def _value_problem(check, value):
     """What is wrong with value for a check of the schema's, or None."""
     if type(check) is tuple:  # type(): true and false are not numbers here
         ok = type(value) is int and check[0] <= value <= check[1]
@@ -109,7 +109,7 @@ def problem(check, value):
 
 def _pin(value):
     """What is wrong with value as a GPIO number, or None."""
-    return problem(_PIN, value)
+    return _value_problem(_PIN, value)
 
 
 def _check(key):
@@ -169,7 +169,7 @@ def parse(key, text):
         candidates.append(word in ("true", "yes", "on"))
     message = None
     for value in candidates:
-        message = problem(check, value)
+        message = _value_problem(check, value)
         if message is None:
             return value
     shown = "" if key in SECRETS else ", not %s" % text
@@ -291,7 +291,7 @@ def merge(tree, board=None):
         if check is None:
             problems.append(_unknown(key))
             continue
-        message = _problem(key, value, check)
+        message = _key_problem(key, value, check)
         if message:  # reported; the default stays
             problems.append(message)
         else:
@@ -308,8 +308,8 @@ def meters(values):
     return values["meters"] if "meters" in values else [_single_meter(values)]
 
 
-def _problem(key, value, check):
-    message = None if value is None else problem(check, value)
+def _key_problem(key, value, check):
+    message = None if value is None else _value_problem(check, value)
     if message:
         shown = "" if key in SECRETS or key[-3:] == "key" else ", not %s" % json.dumps(value)
         return "%s %s%s" % (key, message, shown)
@@ -371,7 +371,7 @@ def _merge_meters(entries, tree, values, board, problems):
             if check is None:
                 problems.append(_unknown(prefix + key))
                 continue
-            message = _problem(prefix + key, value, check)
+            message = _key_problem(prefix + key, value, check)
             if message:
                 problems.append(message)
             else:
@@ -495,10 +495,11 @@ def check_board(board):
         flat = _flatten(line) if isinstance(line, dict) else {"": None}
         for key, value in flat.items():
             check = _check(key) if key[:5] == "uart." or key[:13] == "data_request." else None
+            message = None if check is None else _value_problem(check, value)
             if check is None:
                 problems.append("lines: meter %d's line: unknown key %s" % (n, key or line))
-            elif problem(check, value):
-                problems.append("lines: meter %d's %s %s" % (n, key, problem(check, value)))
+            elif message:
+                problems.append("lines: meter %d's %s %s" % (n, key, message))
     if not problems:
         problems += merge(config, board)[1]
     return problems
