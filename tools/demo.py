@@ -47,7 +47,7 @@ def show(topic, payload):
         print(
             f"  diag: {d['frames_ok']} frames ok, {d['auth_failures']} auth failures, "
             f"{d['crc_failures']} CRC failures, backend {d['backend']}, "
-            f"free heap {d['free_heap']}",
+            f"free heap {d['free_heap_after_gc'] or '?'} B after a collection",
             flush=True,
         )
     elif topic.endswith("/status"):
@@ -85,7 +85,11 @@ def main():
             config = h.firmware_config(
                 os.path.join(tmp, "config.json"), KEY, broker.port, sim.link
             )
-            firmware = h.Firmware(tmp, config, runtime="micropython32")
+            # As on the ESP8266: the application frozen, the board's 36 KB heap (the
+            # diag's free heap is then the board's).
+            firmware = h.Firmware(
+                tmp, config, runtime="micropython32", frozen=True, heapsize="36k"
+            )
             processes.append(firmware)
             sub = h.Subscriber(
                 tmp,
@@ -102,7 +106,8 @@ def main():
                 flush=True,
             )
             print(
-                "demo: firmware on micropython32; values as they arrive (Ctrl-C to stop)\n",
+                "demo: firmware on micropython32, frozen as in the ESP8266 image, in its 36 KB"
+                " heap; values as they arrive (Ctrl-C to stop)\n",
                 flush=True,
             )
             seen = 0
