@@ -37,12 +37,12 @@ def fallbacks(tmp_path):
 
 
 def test_a_valid_config_is_handed_to_the_reader(tmp_path):
-    kind, cfg, wifi, shell_port, no_wifi_ms, falls = boot.prepare(config(tmp_path, READER), BOARD)
+    kind, cfg, wifi, shell_port, no_wifi_s, falls = boot.prepare(config(tmp_path, READER), BOARD)
     assert kind == start.READER
     assert cfg["meters"][0]["key"] == KEY and cfg["meters"][0]["uart.device"] == "/dev/null"
     assert (cfg["mqtt.host"], cfg["mqtt.port"]) == ("10.0.0.2", 1883)
     assert shell_port is None  # no station shell asked for
-    assert (no_wifi_ms, falls) == (0, 0)  # no home WiFi to lose: the host's own network
+    assert (no_wifi_s, falls) == (0, 0)  # no home WiFi to lose: the host's own network
     assert wifi.connected()
     assert "smartyreader.config" not in sys.modules  # its code is heap the reader needs
 
@@ -50,11 +50,11 @@ def test_a_valid_config_is_handed_to_the_reader(tmp_path):
 def test_the_wait_for_the_home_wifi_doubles_after_each_fallback(tmp_path):
     tree = dict(READER, wifi={"ssid": "home", "password": "secret123", "fallback_min": 10})
     path = config(tmp_path, tree)
-    assert boot.prepare(path, BOARD)[4] == 10 * 60000
+    assert boot.prepare(path, BOARD)[4] == 10 * 60
     start.set_fallbacks(path, 2, False)
-    assert boot.prepare(path, BOARD)[4:] == (40 * 60000, 2)
+    assert boot.prepare(path, BOARD)[4:] == (40 * 60, 2)
     start.set_fallbacks(path, 9, False)
-    assert boot.prepare(path, BOARD)[4] == 160 * 60000  # x16 at most
+    assert boot.prepare(path, BOARD)[4] == 160 * 60  # x16 at most
 
 
 def test_the_station_shell_needs_a_password(tmp_path):

@@ -183,3 +183,31 @@ def test_the_loops_survive_memory_errors_and_bugs(tmp_path):
     assert out[2] == "sent [('t/state', b'{\"n\": 1}')]", out
     assert "smartyreader: out of memory while reading a frame" in log
     assert "smartyreader: reading a frame: KeyError('a bug',)" in log
+
+
+def test_weeks_of_running_past_the_ticks_wrap(tmp_path):
+    """On MicroPython, whose ticks_ms() wraps every 2**30 ms (12.4 days) as the ESP
+    ports' does: after 28 days the uptime is exact, a meter silent for a week and then
+    noisy asks for a restart, the frame counters are saved a week on, the diag's ages are
+    right after 20 days, and a WiFi fallback of 8 days comes after 8 days."""
+    from conftest import MP_SCRIPTS, run_micropython
+
+    out = run_micropython(
+        "micropython32",
+        MP_SCRIPTS / "long_uptime.py",
+        tmp_path,
+        heapsize="64k",
+        micropypath=[ROOT / "firmware" / "lib", ".frozen"],
+    ).splitlines()
+    day = 24 * 3600
+    good = 999  # the good frame came at 999.999 s: 999 whole seconds
+    noise = good + 7 * day + 11 * 60  # the last noise byte
+    assert out == [
+        f"carried {good}",  # 1001 x 999 ms
+        "week of silence None True",  # no bytes: no restart; the line is idle
+        "then noise no good frame for 10 minutes although bytes arrive",
+        "counters ['534147', '1'] ['534147', '2']",
+        f"diag {20 * day} {20 * day - good} {20 * day - noise}",
+        "wifi fallback True 192",  # 8 days of hourly looks
+        f"uptime {28 * day} 28",
+    ], out

@@ -121,21 +121,21 @@ async def main(directory):
 
 asyncio.run(main(sys.argv[1]))
 
-# persistent trouble: what asks for a restart, and what does not
+# persistent trouble: what asks for a restart, and what does not (times: uptime_s())
 r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt"), None, None)
-r.last_good, r.last_bytes = 0, 700000
-print("no frame", r.trouble(700000))
+r.last_good, r.last_bytes = 0, 700
+print("no frame", r.trouble(700))
 r.auth_streak = 3
-print("wrong key", r.trouble(700000))
-r.last_good = 690000
-r._memory_errors = [650000, 660000, 670000, 680000, 690000]
-print("memory", r.trouble(700000))
-r._memory_errors = [600000, 660000, 670000, 680000, 690000]
-print("memory spread", r.trouble(700000))
+print("wrong key", r.trouble(700))
+r.last_good = 690
+r._memory_errors = [650, 660, 670, 680, 690]
+print("memory", r.trouble(700))
+r._memory_errors = [600, 660, 670, 680, 690]
+print("memory spread", r.trouble(700))
 # one meter of several: its silent line is no reason to restart the others
 r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt"), None, None, alone=False)
-r.last_good, r.last_bytes = 0, 700000
-print("no frame of one of several", r.trouble(700000))
+r.last_good, r.last_bytes = 0, 700
+print("no frame of one of several", r.trouble(700))
 
 # a reading queued for a meter no longer configured is dropped, not published as another's
 q = Queue()

@@ -3,7 +3,11 @@
 # meter reader (app: receiver, publisher, queue), the setup shell (shell, setup),
 # start-up (start, boot, assemble).
 
+import time
+
 _line = None  # a transmit-only UART the log also goes to (log.tx), or None
+_ticks = None  # time.ticks_ms() when uptime_s() last looked
+_seconds = _ms = 0  # the uptime so far: whole seconds, and the milliseconds carried
 
 
 def log(message):
@@ -24,6 +28,23 @@ def log_to(uart):
     UART is the meter's line)."""
     global _line
     _line = uart
+
+
+def uptime_s():
+    """Whole seconds since the first call (the reader's start), for what may last days:
+    the uptime, a meter's silence, a WiFi outage.  Not time.ticks_ms() itself: it wraps
+    every 2**30 ms (12.4 days) on the ESP ports, and ticks_diff() spans only half of
+    that, so an uptime of a week would come out negative.  Adds up the ticks between
+    calls: called more often than every 6 days (each meter's loop calls it on every
+    read), it never wraps (a small int for 34 years)."""
+    global _ticks, _seconds, _ms
+    now = time.ticks_ms()
+    if _ticks is not None:
+        _ms += time.ticks_diff(now, _ticks)
+    _ticks = now
+    _seconds += _ms // 1000
+    _ms %= 1000
+    return _seconds
 
 
 def forget(name):

@@ -5,11 +5,10 @@
 # in order, acknowledged (QoS 1), when it is back.
 
 import gc
-import time
 
 import asyncio
 
-from . import log
+from . import log, uptime_s
 from .publish import SlotWriter
 
 _WIFI_POLL_S = 5  # how often the WiFi watch looks
@@ -37,7 +36,6 @@ class App:
         self.meters, self.queue, self.guard = meters, queue, guard
         self.publisher, self.broker = publisher, publisher.broker
         publisher.diagnostics = self.diagnostics
-        self.started = time.ticks_ms()
         self.writer = SlotWriter()
 
     @property
@@ -59,12 +57,12 @@ class App:
                     writer.field(name, value)
         for name, value in publisher.counters.items():
             writer.field(name, value + receiver.counters.get(name, 0))
-        now = time.ticks_ms()
+        up = uptime_s()
         for name, value in (
-            ("uptime_s", time.ticks_diff(now, self.started) // 1000),
+            ("uptime_s", up),
             # since this meter's last good frame, and its last byte (or the start)
-            ("last_frame_s", time.ticks_diff(now, receiver.last_good) // 1000),
-            ("last_bytes_s", time.ticks_diff(now, receiver.last_bytes) // 1000),
+            ("last_frame_s", up - receiver.last_good),
+            ("last_bytes_s", up - receiver.last_bytes),
             ("free_heap", gc.mem_free()),
             ("free_heap_after_gc", receiver.heap_after_gc),
             ("backend", meter.reader.backend),
@@ -84,17 +82,17 @@ class App:
         writer.close()
         return writer.length
 
-    async def run(self, shell=None, no_wifi_ms=0, fallback_path=None):
+    async def run(self, shell=None, no_wifi_s=0, fallback_path=None):
         """Reads and publishes until a shell session asks for a reboot (REBOOT), the home
-        WiFi has been away for no_wifi_ms (NO_WIFI: setup mode, the way back in after a
+        WiFi has been away for no_wifi_s (NO_WIFI: setup mode, the way back in after a
         WiFi password change), or a task fails (its exception, e.g. Restart).  `shell`:
         the station shell (setup.Server).  `fallback_path`: the setup fallbacks' count,
         forgotten once the home WiFi is back."""
         jobs = [meter.receiver.run() for meter in self.meters] + [self.publisher.run()]
         if shell is not None:  # first: asyncio loads its streams before the reader's garbage
             jobs.insert(0, self._serve(shell))
-        if no_wifi_ms:
-            jobs.append(self._watch_wifi(no_wifi_ms, fallback_path))
+        if no_wifi_s:
+            jobs.append(self._watch_wifi(no_wifi_s, fallback_path))
         tasks = [asyncio.create_task(job) for job in jobs]
         try:
             await asyncio.gather(*tasks)  # the reader's jobs end only by raising
@@ -114,8 +112,8 @@ class App:
         except MemoryError:
             log("the station shell ran out of memory: off until the next boot")
 
-    async def _watch_wifi(self, limit_ms, fallback_path):
-        lost = time.ticks_ms()
+    async def _watch_wifi(self, limit_s, fallback_path):
+        lost = uptime_s()
         while True:
             await asyncio.sleep(_WIFI_POLL_S)
             if self.publisher.wifi.connected():
@@ -124,8 +122,8 @@ class App:
                     _remove(fallback_path)
                     fallback_path = None
             elif lost is None:
-                lost = time.ticks_ms()
-            elif time.ticks_diff(time.ticks_ms(), lost) >= limit_ms:
+                lost = uptime_s()
+            elif uptime_s() - lost >= limit_s:
                 raise _Ended(NO_WIFI)
 
 

@@ -31,7 +31,7 @@ def prepare(config_path, board, setup=False, setup_port=None):
     """What this start runs: (SETUP, the setup shell's TCP port, the home WiFi when
     setup mode stands in for it, else None), or (READER, what assemble.reader() makes
     the meter reader of: the validated config, its home WiFi, the station shell's port
-    or None; then no_wifi_ms: how long without the home WiFi before setup mode stands
+    or None; then no_wifi_s: how long without the home WiFi before setup mode stands
     in, and the setup fallbacks so far)."""
     fallbacks = _fallbacks(config_path)
     reason, cfg, settings = _setup_reason(config_path, board, setup, fallbacks)
@@ -55,12 +55,12 @@ def prepare(config_path, board, setup=False, setup_port=None):
     if cfg["setup.station_shell"] and not station_shell:
         log("setup.station_shell needs a setup.password: the shell stays off")
     count = fallbacks[0]
-    no_wifi_ms = 0
+    no_wifi_s = 0
     if cfg["wifi.ssid"]:  # after a fallback, the next one waits twice as long
-        no_wifi_ms = cfg["wifi.fallback_min"] * 60000 << min(count, _MAX_DOUBLINGS)
+        no_wifi_s = cfg["wifi.fallback_min"] * 60 << min(count, _MAX_DOUBLINGS)
     if not station_shell:  # its code and tables are the reader's heap
         forget("smartyreader.config")
-    return READER, cfg, wifi, shell_port if station_shell else None, no_wifi_ms, count
+    return READER, cfg, wifi, shell_port if station_shell else None, no_wifi_s, count
 
 
 def _setup_reason(config_path, board, asked, fallbacks=None):

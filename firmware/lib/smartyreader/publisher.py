@@ -9,7 +9,7 @@ import time
 
 import asyncio
 
-from . import forget, log, publish
+from . import forget, log, publish, uptime_s
 from .broker import BrokerError
 
 try:
@@ -223,7 +223,8 @@ class Publisher:
         _BETWEEN_FRAMES_MS at most (a line that carries only noise has no such moment)."""
         start = now = time.ticks_ms()
         while time.ticks_diff(now, start) < _BETWEEN_FRAMES_MS:
-            if all(outlet.receiver.between_frames(now) for outlet in self.outlets):
+            up = uptime_s()
+            if all(outlet.receiver.between_frames(up) for outlet in self.outlets):
                 return
             await asyncio.sleep_ms(_PAUSE_MS)
             now = time.ticks_ms()

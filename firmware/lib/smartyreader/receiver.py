@@ -13,7 +13,7 @@ import asyncio
 
 from smarty.errors import P1Error
 
-from . import log
+from . import log, uptime_s
 
 try:
     from micropython import const
@@ -25,13 +25,14 @@ except ImportError:
 
 _READ_IDLE_MS = const(20)
 _AUTH_STREAK = const(3)  # this many wrong tags in a row, and no good frame: "wrong key?"
-NO_FRAME_MS = 600000  # bytes arrive, but no good frame for 10 minutes: restart
+# Times that may be days old are uptime_s() seconds, not ticks (see uptime_s()).
+NO_FRAME_S = 600  # bytes arrive, but no good frame for 10 minutes: restart
 MEMORY_ERRORS = const(5)  # this many MemoryErrors within a minute: restart
-_MINUTE_MS = const(60000)
-# a frame ended this recently, or the line has been silent this long: the next frame is
-# seconds away, and the UART's ring holds it whole (see between_frames())
-_JUST_ENDED_MS = const(2000)
-_SILENT_MS = const(12000)
+_MINUTE_S = const(60)
+# a frame ended within the last 1-2 s, or the line has been silent for over 12 s: the
+# next frame is seconds away, and the UART's ring holds it whole (see between_frames())
+_JUST_ENDED_S = const(1)
+_SILENT_S = const(12)
 
 
 class Restart(Exception):
@@ -42,13 +43,13 @@ class ReplayGuard:
     """Frame counters: a frame whose counter is not above the last accepted one of its
     meter (system title, and the line it came on) is a replay.  Kept in a file, so that
     a reset does not make an old frame new again: written with the first frame after
-    boot, with every reading queued on flash (save()) and at most every `interval_ms`
+    boot, with every reading queued on flash (save()) and at most every `interval_s`
     otherwise (a few bytes an hour while the broker takes readings promptly)."""
 
-    def __init__(self, path, interval_ms=3600000):
-        self.path, self.interval_ms = path, interval_ms
+    def __init__(self, path, interval_s=3600):
+        self.path, self.interval_s = path, interval_s
         self.last = {}  # system title (hex) -> last frame counter accepted
-        self._saved = time.ticks_add(time.ticks_ms(), -interval_ms)  # the first one: at once
+        self._saved = uptime_s() - interval_s  # the first one: at once
         self._dirty = False
         try:
             with open(path) as f:
@@ -68,7 +69,7 @@ class ReplayGuard:
             return False
         self.last[key] = counter
         self._dirty = True
-        if time.ticks_diff(time.ticks_ms(), self._saved) >= self.interval_ms:
+        if uptime_s() - self._saved >= self.interval_s:
             self.save()
         return True
 
@@ -85,7 +86,7 @@ class ReplayGuard:
         except OSError as e:  # a full filesystem: tried again at the next save
             log("cannot keep the frame counters in %s (%s)" % (self.path, e))
             return
-        self._saved = time.ticks_ms()
+        self._saved = uptime_s()
         self._dirty = False
 
 
@@ -114,10 +115,11 @@ class Receiver:
         self.auth_streak = 0
         self.last_error = None
         self.heap_after_gc = None  # free heap right after the collection that follows a frame
-        now = time.ticks_ms()
-        self.last_good = self.last_bytes = now
-        self.frame_end = time.ticks_add(now, -_JUST_ENDED_MS)  # when the last frame ended
-        self._memory_errors = []  # when the recent MemoryErrors were
+        # when (uptime_s()) the last good frame came, the last byte, the last frame ended
+        up = uptime_s()
+        self.last_good = self.last_bytes = up
+        self.frame_end = up - _JUST_ENDED_S - 1
+        self._memory_errors = []  # when (uptime_s()) the recent MemoryErrors were
 
     def on_item(self, item):
         """One thing the reader made of the bytes: a Telegram or a P1Error."""
@@ -134,7 +136,7 @@ class Receiver:
             log("frame counter %d is not new: replay rejected" % item.frame_counter)
             return
         self.auth_streak = 0
-        self.last_good = time.ticks_ms()
+        self.last_good = uptime_s()
         self.accept(item)
 
     def accept(self, telegram):
@@ -174,25 +176,23 @@ class Receiver:
         gc.collect()
         log(message)
 
-    def between_frames(self, now):
-        """Whether the reader may block for up to ~19 s now without losing a byte: a
-        Smarty's frame (1.1 KB every 10 s) has just ended, so the ring (2 KB) holds the
-        next one whole; or the line has been silent for longer than a meter's pause."""
-        return (
-            time.ticks_diff(now, self.frame_end) < _JUST_ENDED_MS
-            or time.ticks_diff(now, self.last_bytes) > _SILENT_MS
-        )
+    def between_frames(self, up):
+        """Whether the reader may block for up to ~19 s at `up` (uptime_s()) without
+        losing a byte: a Smarty's frame (1.1 KB every 10 s) has just ended, so the ring
+        (2 KB) holds the next one whole; or the line has been silent for longer than a
+        meter's pause."""
+        return up - self.frame_end <= _JUST_ENDED_S or up - self.last_bytes > _SILENT_S
 
-    def trouble(self, now):
-        """Why the reader should restart, or None."""
+    def trouble(self, up):
+        """Why the reader should restart at `up` (uptime_s()), or None."""
         if (
             self.alone
-            and time.ticks_diff(now, self.last_good) > NO_FRAME_MS
-            and time.ticks_diff(now, self.last_bytes) < _MINUTE_MS
+            and up - self.last_good > NO_FRAME_S
+            and up - self.last_bytes < _MINUTE_S
             and self.auth_streak < _AUTH_STREAK  # a wrong key: no restart cures that
         ):
             return "no good frame for 10 minutes although bytes arrive"
-        recent = [t for t in self._memory_errors if time.ticks_diff(now, t) < _MINUTE_MS]
+        recent = [t for t in self._memory_errors if up - t < _MINUTE_S]
         self._memory_errors = recent
         if len(recent) >= MEMORY_ERRORS:
             return "%d MemoryErrors within a minute" % len(recent)
@@ -203,15 +203,15 @@ class Receiver:
         self.port.request(True)
         while True:
             n = self.port.readinto(framer.space()) or 0
-            now = time.ticks_ms()
+            up = uptime_s()
             if n:
-                self.last_bytes = now
+                self.last_bytes = up
             # an empty read tells the framer how long the line has been silent
-            framer.received(n, now)
+            framer.received(n, time.ticks_ms())
             item = None
             try:
                 for item in self.reader.frames():
-                    self.frame_end = now
+                    self.frame_end = up
                     self.on_item(item)
                     item = None
                     # A quiet moment (the next frame is seconds away): a telegram leaves
@@ -220,12 +220,12 @@ class Receiver:
                     self.heap_after_gc = gc.mem_free()
             except MemoryError:
                 item = None  # this reading is lost (counted); the next frame is read
-                self._memory_errors.append(now)
+                self._memory_errors.append(up)
                 self.failed("memory_errors", "out of memory while reading a frame")
             except Exception as e:  # a bug must not stop the meter being read
                 item = None
                 self.failed("errors", "reading a frame: %r" % e)
-            reason = self.trouble(now)
+            reason = self.trouble(up)
             if reason:
                 raise Restart(reason)
             if n:

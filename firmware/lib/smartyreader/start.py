@@ -51,7 +51,7 @@ def _setup_mode(config_path, board, port, home):
     return REBOOT if setup.run(config_path, board, port, log, home) == setup.REBOOT else STOP
 
 
-def _reader(config_path, board, cfg, wifi, shell_port, no_wifi_ms, fallbacks):
+def _reader(config_path, board, cfg, wifi, shell_port, no_wifi_s, fallbacks):
     """The meter reader put together (assemble.py, dropped after) and run: what to do
     next."""
     from . import assemble
@@ -63,10 +63,10 @@ def _reader(config_path, board, cfg, wifi, shell_port, no_wifi_ms, fallbacks):
         return P1_FAILED
     app, shell = built
     built = None
-    return _run(config_path, app, shell, no_wifi_ms, fallbacks)
+    return _run(config_path, app, shell, no_wifi_s, fallbacks)
 
 
-def _run(config_path, app, shell, no_wifi_ms, fallbacks):
+def _run(config_path, app, shell, no_wifi_s, fallbacks):
     """The meter reader until it ends: what to do next."""
     from .app import NO_WIFI
     from .app import REBOOT as ASKED
@@ -74,9 +74,9 @@ def _run(config_path, app, shell, no_wifi_ms, fallbacks):
     gc.collect()
     try:
         fallback_path = beside(config_path, FALLBACKS) if fallbacks else None
-        ended = asyncio.run(app.run(shell, no_wifi_ms, fallback_path))
+        ended = asyncio.run(app.run(shell, no_wifi_s, fallback_path))
         if ended == NO_WIFI:
-            log("no home WiFi for %d min: setup mode, the way back in" % (no_wifi_ms // 60000))
+            log("no home WiFi for %d min: setup mode, the way back in" % (no_wifi_s // 60))
             set_fallbacks(config_path, fallbacks + 1, True)
         return REBOOT if ended in (ASKED, NO_WIFI) else STOP
     finally:
