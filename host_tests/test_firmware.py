@@ -258,7 +258,8 @@ def test_wrong_password_and_wrong_ca_give_clear_errors(rig, tmp_path):
 def test_broker_down_5_min_and_a_power_cut_lose_no_reading(rig, tmp_path):
     """The broker stops for 5 minutes; half-way the firmware is killed (SIGKILL: a power
     cut) and started again.  Every reading it read is published once, in order, with
-    exact values: the queue was on flash."""
+    exact values: the queue was on flash; the energy today goes on from the day's first
+    telegram, not from the first after the cut."""
     broker = rig.broker(persistence=True)
     # a persistent session: what the firmware publishes while this one is away waits for it
     sub = rig.subscriber(broker.port, TOPIC + "/state", client_id="test-outage")
@@ -289,8 +290,11 @@ def test_broker_down_5_min_and_a_power_cut_lose_no_reading(rig, tmp_path):
     assert all(killed - 2 <= i <= killed + 3 for i in missing), (missing, killed)
     assert on_flash >= 1
     by_stamp = {iso(f["timestamp"]): f["values"] for f in sim.frames()}
+    first = states(sub)[0]  # the first telegram of the (simulated) day
     for state in states(sub):
         assert state["energy_export"] == Decimal(by_stamp[state["timestamp"]]["1-0:2.8.0"])
+        for name in ("energy_import", "energy_export"):  # the day's start outlived the cut
+            assert state[name + "_today"] == state[name] - first[name], state["timestamp"]
     restarted.stop()
 
 

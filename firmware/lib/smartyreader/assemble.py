@@ -86,18 +86,19 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     legacy, discovery = cfg["mqtt.legacy"], cfg["mqtt.discovery"]
     outlets = []
     for number, (m, port, reader) in enumerate(zip(meters, ports, readers)):
-        sensors = "sensors.txt" if number == 0 else "sensors-%d.txt" % (number + 1)
+        suffix = "" if number == 0 else "-%d" % (number + 1)  # sensors.txt, sensors-2.txt...
         receiver = Receiver(
             port,
             reader,
             guard,
             Payloads(legacy=legacy),
             queue,
-            beside(config_path, sensors) if discovery else None,
+            beside(config_path, "sensors%s.txt" % suffix) if discovery else None,
             led,
             watchdog,
             number,
             n == 1,
+            beside(config_path, "today%s.txt" % suffix),
         )
         outlets.append(
             Meter(receiver, m["topic"], m["legacy_topic"] if legacy else None, m["name"])

@@ -174,6 +174,10 @@ class Payloads:
         self.writer = SlotWriter()
         self.baselines = {}  # field -> (date, value at the first telegram of that date)
         self.meter = None  # equipment id (or system title) of the first telegram
+        # (meter, baselines) as they were before a reset (the receiver keeps them in a
+        # file): taken up if the first telegram is that meter's, of that date
+        self.kept = None
+        self.new_baseline = False  # a baseline was taken: to be kept (the receiver does)
 
     def write(self, telegram, slot, sensors=None):
         """(state length, legacy length) in slot; ValueError if they do not fit.  With
@@ -189,6 +193,10 @@ class Payloads:
                 wanted[name] = value
             if sensors is not None:
                 sensors.write(sensor_line(reading))
+        if self.meter is None:
+            self.meter = (
+                wanted.get("equipment_id") or (telegram.system_title or b"").hex() or "meter"
+            )
         for name, value in self.computed(wanted):
             writer.field(name, value)
         if sensors is not None:
@@ -197,21 +205,24 @@ class Payloads:
         state = writer.length
         if self.legacy:
             writer.write(legacy_payload(*(telegram.raw(code) or "" for code in _LEGACY_CODES)))
-        if self.meter is None:
-            self.meter = (
-                wanted.get("equipment_id") or (telegram.system_title or b"").hex() or "meter"
-            )
         return state, writer.length - state
 
     def computed(self, fields):
         """[(name, value)]: net power (import - export) and the energy since local
-        midnight (since the first telegram of the meter's date, after a reboot)."""
+        midnight (since the first telegram of the meter's date: the first after it was
+        switched on, if it was off at midnight)."""
         out = [("net_power", difference(fields.get("power_import"), fields.get("power_export")))]
         date = (fields.get("timestamp") or "")[:10]
+        kept, self.kept = self.kept, None
+        if kept and kept[0] == self.meter:  # the first telegram after a reset
+            for name, base in kept[1].items():
+                if base[0] == date:
+                    self.baselines[name] = base
         for name in ("energy_import", "energy_export"):
             value = fields.get(name)
             base = self.baselines.get(name)
             if value is not None and (base is None or base[0] != date):
                 base = self.baselines[name] = (date, value)
+                self.new_baseline = True
             out.append((name + "_today", difference(value, base[1]) if base else None))
         return out

@@ -12,6 +12,7 @@ import time
 import asyncio
 
 from smarty.errors import P1Error
+from smarty.values import Fixed
 
 from . import log, uptime_s
 
@@ -90,6 +91,37 @@ class ReplayGuard:
         self._dirty = False
 
 
+def read_baselines(path):
+    """(meter, {field: (date, value)}): the energy-today baselines keep_baselines() left
+    in path before a reset, or None (no file, or not a whole one)."""
+    try:
+        with open(path) as f:
+            meter, kept = f.readline().strip(), {}
+            for line in f:
+                name, date, value = line.split()
+                value = Fixed(value)
+                value.scaled(3)  # a number: ValueError if not
+                kept[name] = (date, value)
+        return meter, kept
+    except (OSError, ValueError):
+        return None
+
+
+def keep_baselines(path, payloads):
+    """Writes payloads' meter and energy-today baselines to path (once a day), so that
+    a reset does not start the day's energy from zero."""
+    try:
+        with open(path + ".tmp", "w") as f:
+            f.write(payloads.meter + "\n")
+            for name, (date, value) in payloads.baselines.items():
+                f.write("%s %s %s\n" % (name, date, value))
+        import os
+
+        os.rename(path + ".tmp", path)
+    except OSError as e:  # a full filesystem: they are kept in RAM, as before
+        log("cannot keep the energy-today baselines in %s (%s)" % (path, e))
+
+
 class Receiver:
     def __init__(
         self,
@@ -103,12 +135,16 @@ class Receiver:
         watchdog=None,
         meter=0,
         alone=True,
+        today_path=None,
     ):
         self.port, self.reader, self.guard = port, reader, guard
         self.meter = meter  # this meter's number among several (0: the first)
         self.alone = alone  # the only meter: a line without good frames may restart
         self.payloads, self.queue = payloads, queue
         self.sensors_path = sensors_path  # where the first telegram's sensors go (discovery)
+        self.today_path = today_path  # where the energy-today baselines outlive a reset
+        if today_path:
+            payloads.kept = read_baselines(today_path)
         self.sensors_ready = False
         self.led, self.watchdog = led, watchdog
         self.counters = {"replays": 0, "too_large": 0, "memory_errors": 0, "errors": 0}
@@ -162,6 +198,9 @@ class Receiver:
         queue.commit(state, legacy, self.meter)
         if queue.on_flash:
             self.guard.save()
+        if self.payloads.new_baseline and self.today_path:  # a new day (or meter)
+            self.payloads.new_baseline = False
+            keep_baselines(self.today_path, self.payloads)
         if self.led:
             self.led.set(True)
 
