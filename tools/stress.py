@@ -10,6 +10,7 @@ Prints each run's result and, at the end, "N passed, M failed" (runs, not tests)
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +26,8 @@ def main(argv=None):
     p.add_argument("--hogs", type=int, default=os.cpu_count() or 2, help="busy loops (one a core)")
     p.add_argument("--log-dir", default=str(ROOT / "build" / "stress"))
     args = p.parse_args(argv)
+    # stopped (SIGTERM: `timeout`, kill), it still ends its hogs and the run under way
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logs = Path(args.log_dir)
     logs.mkdir(parents=True, exist_ok=True)
     hogs = [
