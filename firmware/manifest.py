@@ -44,6 +44,7 @@ package(
         "shell.py",
         "start.py",
         "tls.py",
+        "today.py",
         "wifisetup.py",
     ),
     base_path="lib",

@@ -231,20 +231,20 @@ def test_the_energy_today_outlives_a_reset_on_its_day_and_meter_only(tmp_path):
     """The receiver keeps the day's baselines in a file, written when one is taken (once
     a day); after a reset the first telegram takes them up if it is that meter's, that
     day's.  A file that is not whole is ignored."""
-    from smartyreader.receiver import keep_baselines, read_baselines
+    from smartyreader.today import keep, read
 
     path = str(tmp_path / "today.txt")
     payloads = publish.Payloads()
     assert today(payloads, telegram_at("230315080000", b"000100.000")) == 0
     assert payloads.new_baseline
-    keep_baselines(path, payloads)
+    keep(path, payloads)
     payloads.new_baseline = False
     assert today(payloads, telegram_at("230315090000", b"000101.250")) == Decimal("1.250")
     assert not payloads.new_baseline  # nothing to write until the next day
-    assert read_baselines(path) == ("SAG1030700026568", payloads.baselines)
+    assert read(path) == ("SAG1030700026568", payloads.baselines)
 
     after = publish.Payloads()  # a reset
-    after.kept = read_baselines(path)
+    after.kept = read(path)
     assert today(after, telegram_at("230315100000", b"000102.500")) == Decimal("2.500")
     assert not after.new_baseline
     assert today(after, telegram_at("230316000010", b"000103.000")) == 0  # a new day
@@ -255,11 +255,11 @@ def test_the_energy_today_outlives_a_reset_on_its_day_and_meter_only(tmp_path):
         other.kept = kept
         assert today(other, telegram_at("230316000020", b"000104.000")) == 0
     stale = publish.Payloads()
-    stale.kept = read_baselines(path)  # 2023-03-15's
+    stale.kept = read(path)  # 2023-03-15's
     assert today(stale, telegram_at("230317000000", b"000105.000")) == 0
 
     for broken in ("", "SAG1\nenergy_import 2023-03-15\n", "SAG1\nenergy_import 2023 x.1\n"):
         (tmp_path / "today.txt").write_text(broken)
-        assert read_baselines(path) in (None, ("", {}))
-    assert read_baselines(str(tmp_path / "none.txt")) is None
-    keep_baselines(str(tmp_path / "no" / "such" / "dir"), after)  # logged, not raised
+        assert read(path) in (None, ("", {}))
+    assert read(str(tmp_path / "none.txt")) is None
+    keep(str(tmp_path / "no" / "such" / "dir"), after)  # logged, not raised

@@ -83,6 +83,7 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     guard = ReplayGuard(beside(config_path, "counters.txt"))  # by system title
     led = hw.Output(cfg["status_led.pin"], cfg["status_led.active_low"])
     watchdog = hw.Watchdog()
+    gc.collect()  # the queue's recovery read its files: their garbage, before the meters'
     legacy, discovery = cfg["mqtt.legacy"], cfg["mqtt.discovery"]
     outlets = []
     for number, (m, port, reader) in enumerate(zip(meters, ports, readers)):

@@ -12,9 +12,8 @@ import time
 import asyncio
 
 from smarty.errors import P1Error
-from smarty.values import Fixed
 
-from . import log, uptime_s
+from . import forget, log, uptime_s
 
 try:
     from micropython import const
@@ -91,37 +90,6 @@ class ReplayGuard:
         self._dirty = False
 
 
-def read_baselines(path):
-    """(meter, {field: (date, value)}): the energy-today baselines keep_baselines() left
-    in path before a reset, or None (no file, or not a whole one)."""
-    try:
-        with open(path) as f:
-            meter, kept = f.readline().strip(), {}
-            for line in f:
-                name, date, value = line.split()
-                value = Fixed(value)
-                value.scaled(3)  # a number: ValueError if not
-                kept[name] = (date, value)
-        return meter, kept
-    except (OSError, ValueError):
-        return None
-
-
-def keep_baselines(path, payloads):
-    """Writes payloads' meter and energy-today baselines to path (once a day), so that
-    a reset does not start the day's energy from zero."""
-    try:
-        with open(path + ".tmp", "w") as f:
-            f.write(payloads.meter + "\n")
-            for name, (date, value) in payloads.baselines.items():
-                f.write("%s %s %s\n" % (name, date, value))
-        import os
-
-        os.rename(path + ".tmp", path)
-    except OSError as e:  # a full filesystem: they are kept in RAM, as before
-        log("cannot keep the energy-today baselines in %s (%s)" % (path, e))
-
-
 class Receiver:
     def __init__(
         self,
@@ -143,8 +111,6 @@ class Receiver:
         self.payloads, self.queue = payloads, queue
         self.sensors_path = sensors_path  # where the first telegram's sensors go (discovery)
         self.today_path = today_path  # where the energy-today baselines outlive a reset
-        if today_path:
-            payloads.kept = read_baselines(today_path)
         self.sensors_ready = False
         self.led, self.watchdog = led, watchdog
         self.counters = {"replays": 0, "too_large": 0, "memory_errors": 0, "errors": 0}
@@ -179,6 +145,9 @@ class Receiver:
         """Queues a telegram's payloads (its bytes are reused by the next frame)."""
         queue = self.queue
         sensors = None
+        if self.today_path and self.payloads.meter is None:
+            # the first telegram: read now, not at start-up (the heap's peak)
+            self.payloads.kept = _today().read(self.today_path)
         if self.sensors_path and not self.sensors_ready:
             try:
                 sensors = open(self.sensors_path, "w")
@@ -200,7 +169,7 @@ class Receiver:
             self.guard.save()
         if self.payloads.new_baseline and self.today_path:  # a new day (or meter)
             self.payloads.new_baseline = False
-            keep_baselines(self.today_path, self.payloads)
+            _today().keep(self.today_path, self.payloads)
         if self.led:
             self.led.set(True)
 
@@ -275,3 +244,13 @@ class Receiver:
                 await asyncio.sleep_ms(_READ_IDLE_MS)
             if self.watchdog:
                 self.watchdog.feed()
+
+
+def _today():
+    """The today module (the energy-today baselines' file), used once a day at most: out
+    of sys.modules at once, its code is freed when the caller is done with it (heap, with
+    the application as .mpy files in RAM)."""
+    from . import today
+
+    forget("smartyreader.today")
+    return today
