@@ -23,6 +23,23 @@ def beside(config_path, name):
     return config_path[: slash + 1] + name
 
 
+def write_whole(path, text):
+    """Writes text to path whole or not at all: a complete temporary file, then a rename,
+    so a reset in the middle leaves the old file.  Where the filesystem cannot rename
+    over a file (FAT), the old one is removed first; the temporary is complete by then.
+    OSError (a full filesystem) to the caller."""
+    import os
+
+    temporary = path + ".tmp"
+    with open(temporary, "w") as f:
+        f.write(text)
+    try:
+        os.rename(temporary, path)
+    except OSError:
+        os.remove(path)
+        os.rename(temporary, path)
+
+
 def log_to(uart):
     """Sends the log to `uart` as well (the only way to watch a board whose console
     UART is the meter's line)."""

@@ -524,17 +524,11 @@ def read_tree(path):
 
 
 def save(tree, path):
-    """Writes the tree to path atomically: a complete temporary file, then a rename.  Where
-    the filesystem cannot rename over a file (FAT), the old one is removed first; the
-    temporary is complete by then, and read_tree() finishes the rename after a power cut."""
-    temporary = path + ".tmp"
-    with open(temporary, "w") as f:
-        json.dump(tree, f)
-    try:
-        os.rename(temporary, path)
-    except OSError:
-        os.remove(path)
-        os.rename(temporary, path)
+    """Writes the tree to path whole or not at all (write_whole(): read_tree() finishes
+    a rename that a power cut interrupted)."""
+    from . import write_whole
+
+    write_whole(path, json.dumps(tree))
 
 
 def load(path, board_path=None):

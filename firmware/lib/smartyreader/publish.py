@@ -213,10 +213,11 @@ class Payloads:
         switched on, if it was off at midnight)."""
         out = [("net_power", difference(fields.get("power_import"), fields.get("power_export")))]
         date = (fields.get("timestamp") or "")[:10]
-        kept, self.kept = self.kept, None
-        if kept and kept[0] == self.meter:  # the first telegram after a reset
+        kept = self.kept
+        if kept:  # the first telegram after a reset: its meter's baselines of that date
+            self.kept = None
             for name, base in kept[1].items():
-                if base[0] == date:
+                if kept[0] == self.meter and base[0] == date:
                     self.baselines[name] = base
         for name in ("energy_import", "energy_export"):
             value = fields.get(name)

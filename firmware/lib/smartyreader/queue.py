@@ -24,6 +24,8 @@ import os
 
 from smarty.dsmr import crc16
 
+from . import write_whole
+
 try:
     from micropython import const
 except ImportError:
@@ -187,14 +189,7 @@ class Queue:
             _remove(self.dir + "/head")
 
     def _write_head(self):
-        path = self.dir + "/head"
-        with open(path + ".tmp", "w") as f:
-            f.write("%d %d" % (self._segments[0][0], self._head))
-        try:
-            os.rename(path + ".tmp", path)
-        except OSError:  # a filesystem that cannot rename over a file
-            _remove(path)
-            os.rename(path + ".tmp", path)
+        write_whole(self.dir + "/head", "%d %d" % (self._segments[0][0], self._head))
 
     def _read_head(self, i):
         """Reads the oldest record on flash into slot i; False (and the damaged rest of

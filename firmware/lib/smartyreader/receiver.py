@@ -13,7 +13,7 @@ import asyncio
 
 from smarty.errors import P1Error
 
-from . import forget, log, uptime_s
+from . import forget, log, uptime_s, write_whole
 
 try:
     from micropython import const
@@ -76,13 +76,9 @@ class ReplayGuard:
     def save(self):
         if not self._dirty:
             return
+        lines = ["%s %d\n" % item for item in self.last.items()]
         try:
-            with open(self.path + ".tmp", "w") as f:
-                for title, counter in self.last.items():
-                    f.write("%s %d\n" % (title, counter))
-            import os
-
-            os.rename(self.path + ".tmp", self.path)
+            write_whole(self.path, "".join(lines))
         except OSError as e:  # a full filesystem: tried again at the next save
             log("cannot keep the frame counters in %s (%s)" % (self.path, e))
             return

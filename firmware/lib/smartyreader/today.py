@@ -6,7 +6,7 @@
 
 from smarty.values import Fixed
 
-from . import log
+from . import log, write_whole
 
 
 def read(path):
@@ -28,13 +28,10 @@ def read(path):
 def keep(path, payloads):
     """Writes payloads' meter and energy-today baselines to path (once a day), so that
     a reset does not start the day's energy from zero."""
+    lines = [payloads.meter + "\n"]
+    for name, (date, value) in payloads.baselines.items():
+        lines.append("%s %s %s\n" % (name, date, value))
     try:
-        with open(path + ".tmp", "w") as f:
-            f.write(payloads.meter + "\n")
-            for name, (date, value) in payloads.baselines.items():
-                f.write("%s %s %s\n" % (name, date, value))
-        import os
-
-        os.rename(path + ".tmp", path)
+        write_whole(path, "".join(lines))
     except OSError as e:  # a full filesystem: they are kept in RAM, as before
         log("cannot keep the energy-today baselines in %s (%s)" % (path, e))
