@@ -39,8 +39,8 @@ def fallbacks(tmp_path):
 def test_a_valid_config_is_handed_to_the_reader(tmp_path):
     kind, cfg, wifi, shell_port, no_wifi_s, falls = boot.prepare(config(tmp_path, READER), BOARD)
     assert kind == start.READER
-    assert cfg["meters"][0]["key"] == KEY and cfg["meters"][0]["uart.device"] == "/dev/null"
-    assert (cfg["mqtt.host"], cfg["mqtt.port"]) == ("10.0.0.2", 1883)
+    assert cfg["meters"][0]["key"] == KEY and cfg["meters"][0]["uart"]["device"] == "/dev/null"
+    assert (cfg["mqtt"]["host"], cfg["mqtt"]["port"]) == ("10.0.0.2", 1883)
     assert shell_port is None  # no station shell asked for
     assert (no_wifi_s, falls) == (0, 0)  # no home WiFi to lose: the host's own network
     assert wifi.connected()
@@ -75,7 +75,7 @@ def test_why_setup_mode_starts(tmp_path):
     path = str(tmp_path / "config.json")
     reason, cfg, settings = boot._setup_reason(path, BOARD, False)
     assert (reason, cfg) == ("the config is not complete", None)
-    assert settings["setup.port"]  # what setup mode needs of a config that is not there
+    assert settings["setup"]["port"] == 23  # what setup mode needs of a config that is not there
     path = config(tmp_path, {"meter": {"key": "not hex"}, "mqtt": {"host": "10.0.0.2"}})
     assert boot._setup_reason(path, BOARD, False)[0] == "the config is not complete"
     path = config(tmp_path, READER)
@@ -90,7 +90,8 @@ def test_why_setup_mode_starts(tmp_path):
 def test_a_fallback_to_setup_mode_happens_once(tmp_path):
     path = config(tmp_path, READER)
     start.set_fallbacks(path, 1, True)  # the reader lost the home WiFi: setup mode next
-    assert boot._setup_reason(path, BOARD, False)[0] == boot._NO_WIFI_REASON
+    kind, port, home = boot.prepare(path, BOARD)
+    assert (kind, port) == (start.SETUP, 23) and home.connected()  # watched, to go back
     assert fallbacks(tmp_path) == ["1", "0"]  # a reset in setup mode brings the reader back
     assert boot._setup_reason(path, BOARD, False)[0] is None
 

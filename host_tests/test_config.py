@@ -34,14 +34,15 @@ def test_a_good_config_gets_defaults_and_the_boards_pins():
     values = config.validate(
         {"meter": {"key": KEY}, "mqtt": {"host": "broker"}}, board("lolin_d1_mini_pro")
     )
-    assert values["mqtt.port"] == 1883 and values["mqtt.topic"] == "smartyreader"
-    assert values["uart.rx"] == 3 and values["data_request.pin"] == 0
-    assert values["data_request.active_low"] is True and values["uart.detach_repl"] is True
+    (meter,) = values["meters"]
+    assert values["mqtt"]["port"] == 1883 and values["mqtt"]["topic"] == "smartyreader"
+    assert meter["uart"]["rx"] == 3 and meter["data_request"] == {"pin": 0, "active_low": True}
+    assert meter["uart"]["detach_repl"] is True
     values = config.validate(
         {"meter": {"key": KEY}, "mqtt": {"host": "broker", "tls": True}},
         board("mhet_esp32minikit"),
     )
-    assert values["mqtt.port"] == 8883
+    assert values["mqtt"]["port"] == 8883
 
 
 def test_the_esp32_board_as_the_pcb_wires_it():
@@ -50,10 +51,11 @@ def test_the_esp32_board_as_the_pcb_wires_it():
     values = config.validate(
         {"meter": {"key": KEY}, "mqtt": {"host": "b"}}, board("mhet_esp32minikit")
     )
-    assert (values["uart.id"], values["uart.rx"], values["uart.invert"]) == (1, 1, False)
-    assert values["uart.tx"] not in (1, 3, 6, 7, 8, 9, 10, 11, 17)
-    assert (values["data_request.pin"], values["data_request.active_low"]) == (17, True)
-    assert values["uart.detach_repl"] is True  # a 3 s window before GPIO1 is taken
+    uart, request = values["meters"][0]["uart"], values["meters"][0]["data_request"]
+    assert (uart["id"], uart["rx"], uart["invert"]) == (1, 1, False)
+    assert uart["tx"] not in (1, 3, 6, 7, 8, 9, 10, 11, 17)
+    assert (request["pin"], request["active_low"]) == (17, True)
+    assert uart["detach_repl"] is True  # a 3 s window before GPIO1 is taken
 
 
 def test_tls_is_refused_on_the_esp8266():
@@ -68,7 +70,7 @@ def test_the_station_shell_is_refused_on_the_esp8266():
     tree = {"meter": {"key": KEY}, "mqtt": {"host": "b"}, "setup": {"station_shell": True}}
     got = problems(tree, board("lolin_d1_mini_pro"))
     assert any("an ESP8266's heap has no room for the shell" in p for p in got), got
-    assert config.validate(tree, board("mhet_esp32minikit"))["setup.station_shell"]
+    assert config.validate(tree, board("mhet_esp32minikit"))["setup"]["station_shell"]
 
 
 def test_every_problem_at_once_with_clear_messages():
@@ -85,7 +87,7 @@ def test_secrets_are_never_repeated():
     secret = "my-very-secret-password"
     got = problems(dict(GOOD, mqtt={"host": "h", "password": 42}, meter={"key": "not-a-key-xyz"}))
     assert not any("not-a-key-xyz" in p or "42" in p for p in got), got
-    shown = config.show(config.validate(dict(GOOD, mqtt={"host": "h", "password": secret})))
+    shown = config.show(config.merge(dict(GOOD, mqtt={"host": "h", "password": secret}))[0])
     assert secret not in shown and 'mqtt.password = "****"' in shown
     assert KEY not in shown and '"****FF"' in shown  # the key's last two digits only
 
@@ -216,19 +218,20 @@ def test_one_meter_at_the_top_is_a_list_of_one():
         "smartyreader",
         "smartyreader/legacy",
     )
-    assert (meter["uart.rx"], meter["data_request.pin"], meter["data_request.active_low"]) == (
-        3,
-        0,
-        True,
-    )
+    assert (meter["uart"]["rx"], meter["data_request"]) == (3, {"pin": 0, "active_low": True})
+    assert "uart" not in values and "meter" not in values  # in the meters list only
 
 
 def test_two_meters_on_the_esp32_take_the_boards_two_lines():
     values = config.validate(meters({"key": KEY}, {"key": KEY2}), board("mhet_esp32minikit"))
     first, second = values["meters"]
-    assert (first["uart.id"], first["uart.rx"], first["data_request.pin"]) == (1, 1, 17)
-    assert (second["uart.id"], second["uart.rx"], second["data_request.pin"]) == (2, 16, 26)
-    assert second["uart.tx"] not in (1, 3, 17, 32) and second["data_request.active_low"]
+    assert (first["uart"]["id"], first["uart"]["rx"], first["data_request"]["pin"]) == (1, 1, 17)
+    assert (second["uart"]["id"], second["uart"]["rx"], second["data_request"]["pin"]) == (
+        2,
+        16,
+        26,
+    )
+    assert second["uart"]["tx"] not in (1, 3, 17, 32) and second["data_request"]["active_low"]
     assert (first["topic"], second["topic"]) == ("home/smarty/1", "home/smarty/2")
     assert second["legacy_topic"] == "home/smarty/2/legacy" and second["key"] == KEY2
 

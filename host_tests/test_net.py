@@ -117,9 +117,9 @@ def test_hostname_and_a_static_address(monkeypatch):
     assert e.value.problems == ["wifi.ip, wifi.netmask, wifi.gateway and wifi.dns go together"]
     tree["wifi"].update(gateway="192.168.1.1", dns="192.168.1.1")
     values = config.validate(tree)
-    assert values["wifi.hostname"] == "SmartyReader"
+    assert values["wifi"]["hostname"] == "SmartyReader"
     RecordingNetwork.calls = []
-    net.WiFi("home", "pw", values["wifi.hostname"], config.static_address(values))
+    net.WiFi("home", "pw", values["wifi"]["hostname"], config.static_address(values["wifi"]))
     assert RecordingNetwork.calls == [
         ("hostname", "SmartyReader"),
         ("active", True),

@@ -21,30 +21,18 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     # most: the next reading waits on flash if the broker has not taken these; two
     # meters' frames may come at once, five rarely do), the UARTs' receive rings (on
     # the GC heap of an ESP8266).
-    frames = [bytearray(cfg["buffer.frame_bytes"]) for _ in range(n)]
+    frames = [bytearray(cfg["buffer"]["frame_bytes"]) for _ in range(n)]
     slots = bytearray(SLOT_BYTES * min(n, 2))
     ports = []
     for number, m in enumerate(meters, 1):
         try:
-            ports.append(
-                hw.P1Port(
-                    m["uart.device"],
-                    m["uart.id"],
-                    m["uart.rx"],
-                    m["uart.tx"],
-                    m["uart.baudrate"],
-                    m["uart.invert"],
-                    m["uart.rxbuf"],
-                    hw.Output(m["data_request.pin"], m["data_request.active_low"]),
-                    number == 1,
-                )
-            )
+            ports.append(hw.P1Port(m["uart"], hw.Output(**m["data_request"]), number == 1))
         except (OSError, ValueError, TypeError) as e:  # the settings must change: setup mode
             where = " of meters.%d" % number if n > 1 else ""
             log("cannot open the P1 port%s: %s" % (where, e))
             return P1_FAILED
         if n > 1:
-            line = m["uart.device"] or "UART %s" % m["uart.id"]
+            line = m["uart"]["device"] or "UART %s" % m["uart"]["id"]
             log("meters.%d: %s, on %s" % (number, line, m["topic"]))
     # The code next, a collection before each batch of modules: loaded from .mpy files
     # (stock firmware), each load leaves garbage the next one would build around, and
@@ -77,14 +65,15 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     queue = Queue(
         beside(config_path, "queue"),
         slots=len(slots) // SLOT_BYTES,
-        max_readings=cfg["buffer.readings"],
+        max_readings=cfg["buffer"]["readings"],
         buf=slots,
     )
     guard = ReplayGuard(beside(config_path, "counters.txt"))  # by system title
-    led = hw.Output(cfg["status_led.pin"], cfg["status_led.active_low"])
+    led = hw.Output(**cfg["status_led"])
     watchdog = hw.Watchdog()
     gc.collect()  # the queue's recovery read its files: their garbage, before the meters'
-    legacy, discovery = cfg["mqtt.legacy"], cfg["mqtt.discovery"]
+    mqtt = cfg["mqtt"]
+    legacy, discovery = mqtt["legacy"], mqtt["discovery"]
     outlets = []
     for number, (m, port, reader) in enumerate(zip(meters, ports, readers)):
         suffix = "" if number == 0 else "-%d" % (number + 1)  # sensors.txt, sensors-2.txt...
@@ -104,18 +93,18 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
         outlets.append(
             Meter(receiver, m["topic"], m["legacy_topic"] if legacy else None, m["name"])
         )
-    status = cfg["mqtt.topic"] + "/status"  # the reader's availability (its last will)
-    client_id = cfg["mqtt.client_id"] or "smartyreader-" + net.mac_suffix()
+    status = mqtt["topic"] + "/status"  # the reader's availability (its last will)
+    client_id = mqtt["client_id"] or "smartyreader-" + net.mac_suffix()
     publisher = Publisher(
-        broker.from_config(cfg, client_id, status),
+        broker.from_config(mqtt, client_id, status),
         queue,
         wifi,
         outlets,
         status,
-        cfg["mqtt.per_field"],
-        cfg["mqtt.discovery_prefix"] if discovery else None,
-        cfg["diag.interval"],
-        cfg["mqtt.keepalive"],
+        mqtt["per_field"],
+        mqtt["discovery_prefix"] if discovery else None,
+        cfg["diag"]["interval"],
+        mqtt["keepalive"],
     )
     app = App(outlets, queue, guard, publisher)
     log("GCM backend: %s" % app.backend)
@@ -123,6 +112,7 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     # still hold it (a tuple of boot.prepare(), a stale slot of their value stacks).
     meters.clear()
     cfg.clear()
+    mqtt = None
     shell = None
     if shell_port is not None:
         gc.collect()  # the reader's start-up garbage, before the shell's code comes in

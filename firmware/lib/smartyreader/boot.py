@@ -39,25 +39,26 @@ def prepare(config_path, board, setup=False, setup_port=None):
         log("setup mode: " + reason)
         home = None
         if reason == _NO_WIFI_REASON:  # setup mode until the home WiFi is back
-            home = _wifi(settings)
-        return SETUP, setup_port or settings["setup.port"], home
+            home = _wifi(settings["wifi"])
+        return SETUP, setup_port or settings["setup"]["port"], home
     settings = None
-    if cfg["log.tx"] is not None:
-        log_to(log_line(cfg["log.tx"], cfg["log.baudrate"]))
-    log("starting; board %s, topic %s" % (board.get("name"), cfg["mqtt.topic"]))
-    if any(m["uart.detach_repl"] for m in cfg["meters"]):  # a meter's line is the console's:
+    if cfg["log"]["tx"] is not None:
+        log_to(log_line(**cfg["log"]))
+    log("starting; board %s, topic %s" % (board.get("name"), cfg["mqtt"]["topic"]))
+    if any(m["uart"]["detach_repl"] for m in cfg["meters"]):  # the console's line:
         log("the meter's line takes the REPL's pins in 3 s (Ctrl-C now to keep the REPL)")
         time.sleep(3)  # a way back in first
         detach_repl()
-    wifi = _wifi(cfg)
-    shell_port = setup_port or cfg["setup.port"]
-    station_shell = cfg["setup.station_shell"] and cfg["setup.password"]
-    if cfg["setup.station_shell"] and not station_shell:
+    wifi = _wifi(cfg["wifi"])
+    setup = cfg["setup"]
+    shell_port = setup_port or setup["port"]
+    station_shell = setup["station_shell"] and setup["password"]
+    if setup["station_shell"] and not station_shell:
         log("setup.station_shell needs a setup.password: the shell stays off")
     count = fallbacks[0]
     no_wifi_s = 0
-    if cfg["wifi.ssid"]:  # after a fallback, the next one waits twice as long
-        no_wifi_s = cfg["wifi.fallback_min"] * 60 << min(count, _MAX_DOUBLINGS)
+    if cfg["wifi"]["ssid"]:  # after a fallback, the next one waits twice as long
+        no_wifi_s = cfg["wifi"]["fallback_min"] * 60 << min(count, _MAX_DOUBLINGS)
     if not station_shell:  # its code and tables are the reader's heap
         forget("smartyreader.config")
     return READER, cfg, wifi, shell_port if station_shell else None, no_wifi_s, count
@@ -65,7 +66,7 @@ def prepare(config_path, board, setup=False, setup_port=None):
 
 def _setup_reason(config_path, board, asked, fallbacks=None):
     """(why setup mode starts or None, the config when the firmware can run, the saved
-    settings as far as they are valid: setup mode's button and port).  `fallbacks`:
+    settings as far as they are valid, in sections: setup mode's button, port, WiFi).  `fallbacks`:
     _fallbacks(config_path), if read already."""
     from . import config
 
@@ -74,10 +75,10 @@ def _setup_reason(config_path, board, asked, fallbacks=None):
     except config.ConfigError as e:
         tree, problems = {}, e.problems
     merged = config.merge(tree, board)  # once: validate() goes on from it
-    settings = merged[0]
+    settings = config.sections(merged[0])
     if asked:
         return (asked if isinstance(asked, str) else "asked for"), None, settings
-    if button_held(settings["setup_button.pin"]):
+    if button_held(settings["setup_button"]["pin"]):
         return "the setup button is held", None, settings
     count, pending = fallbacks or _fallbacks(config_path)
     if pending:  # once: a reset in setup mode brings the reader back
@@ -103,15 +104,11 @@ def _fallbacks(config_path):
         return 0, False
 
 
-def _wifi(cfg):
+def _wifi(wifi):
+    """The home WiFi of the config's wifi section."""
     from . import config
 
-    return WiFi(
-        cfg["wifi.ssid"],
-        cfg["wifi.password"],
-        cfg["wifi.hostname"],
-        config.static_address(cfg),
-    )
+    return WiFi(wifi["ssid"], wifi["password"], wifi["hostname"], config.static_address(wifi))
 
 
 # ---- the board at start-up: the setup button, the REPL's pins, the log line ----

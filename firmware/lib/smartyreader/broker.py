@@ -147,18 +147,18 @@ class Broker:
             self._client = None
 
 
-def from_config(cfg, client_id, status_topic):
-    """A Broker with the mqtt.* settings of a validated config."""
+def from_config(mqtt, client_id, status_topic):
+    """A Broker of the config's mqtt section."""
     return Broker(
-        cfg["mqtt.host"],
-        cfg["mqtt.port"],
+        mqtt["host"],
+        mqtt["port"],
         client_id,
         status_topic,
-        cfg["mqtt.user"],
-        cfg["mqtt.password"],
-        cfg["mqtt.tls"],
-        cfg["mqtt.ca"],
-        cfg["mqtt.keepalive"],
+        mqtt["user"],
+        mqtt["password"],
+        mqtt["tls"],
+        mqtt["ca"],
+        mqtt["keepalive"],
     )
 
 

@@ -9,8 +9,13 @@
 #   {"key": "...", "auth_key": "...", "uart": {...}, "data_request": {...},
 #    "topic": "...", "name": "...", "legacy_topic": "..."}
 # (its keys written meters.N.key, meters.N.uart.rx, ...; N from 1).  Without it, the
-# top-level meter, uart and data_request keys are a list of one.  Either way the
-# validated config's "meters" is a list of flat dicts with those entry keys.
+# top-level meter, uart and data_request keys are a list of one.
+#
+# Two views of one config: merge()'s flat one, {"mqtt.host": ...}, is the keys as a user
+# writes them (the setup shell's set and show, the messages); validate()'s sections()
+# is what the firmware runs on, each section handed whole to the part it configures:
+# {"mqtt": {"host": ...}, "wifi": {...}, ..., "meters": [{"key": ..., "uart": {...},
+# "data_request": {...}, "topic": ...}]}.
 
 import json
 import os
@@ -421,8 +426,8 @@ def _meter_problems(values, board, listed):
 
 
 def validate(tree, board=None, merged=None):
-    """The flat config ({"mqtt.host": ...}) of a config tree over a board's defaults;
-    ConfigError listing every problem.  `merged`: merge(tree, board), if made already."""
+    """The sections() of a config tree over a board's defaults; ConfigError listing
+    every problem.  `merged`: merge(tree, board), if made already."""
     values, problems = merged or merge(tree, board)
     listed = isinstance(tree, dict) and "meters" in tree
     values["meters"] = meters(values)
@@ -456,17 +461,36 @@ def validate(tree, board=None, merged=None):
         )
     if problems:
         raise ConfigError(problems)
-    with_port(values)
     if values["log.tx"] is not None and values["log.tx"] == values["status_led.pin"]:
         values["status_led.pin"] = None  # the log line takes the LED's pin (LOLIN: GPIO2)
-    return values
+    return sections(values)
 
 
-def with_port(values):
-    """values with mqtt.port set: MQTT's own port (1883, 8883 with TLS) unless given."""
-    if values["mqtt.port"] is None:
-        values["mqtt.port"] = 8883 if values["mqtt.tls"] else 1883
-    return values
+def sections(values):
+    """The config of merged values in sections (see the top of this file): a dict per
+    section, the meters' entries with a dict per line setting; mqtt.port set (MQTT's
+    own, 1883 or 8883 with TLS, unless given).  The top-level meter, uart and
+    data_request keys are in the meters list only."""
+    out = _nest(values)
+    for section in ("meter", "uart", "data_request"):
+        out.pop(section, None)
+    mqtt = out["mqtt"]
+    if mqtt["port"] is None:
+        mqtt["port"] = 8883 if mqtt["tls"] else 1883
+    out["meters"] = [_nest(meter) for meter in meters(values)]
+    return out
+
+
+def _nest(flat):
+    """{"a.b": 1, "c": 2} as {"a": {"b": 1}, "c": 2} (a meters list left out)."""
+    out = {}
+    for key, value in flat.items():
+        section, dot, name = key.partition(".")
+        if dot:
+            out.setdefault(section, {})[name] = value
+        elif key != "meters":
+            out[key] = value
+    return out
 
 
 def check_board(board):
@@ -551,11 +575,11 @@ def read_board(path):
     return board
 
 
-def static_address(values):
-    """(ip, netmask, gateway, dns) of a validated config, or None (DHCP)."""
-    if not values.get("wifi.ip"):
+def static_address(wifi):
+    """(ip, netmask, gateway, dns) of the wifi section, or None (DHCP)."""
+    if not wifi["ip"]:
         return None
-    return tuple(values["wifi." + k] for k in ("ip", "netmask", "gateway", "dns"))
+    return wifi["ip"], wifi["netmask"], wifi["gateway"], wifi["dns"]
 
 
 def show_lines(values, keys=None):

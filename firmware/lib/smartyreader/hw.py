@@ -21,10 +21,10 @@ class Output:
     """An output pin (data request, status LED): set(True) drives it active; a no-op
     where there is no pin (none configured, or a host)."""
 
-    def __init__(self, number, active_low=False):
+    def __init__(self, pin, active_low=False):
         self._pin = None
-        if number is not None and machine is not None and hasattr(machine, "Pin"):
-            self._pin = machine.Pin(number, machine.Pin.OUT)
+        if pin is not None and machine is not None and hasattr(machine, "Pin"):
+            self._pin = machine.Pin(pin, machine.Pin.OUT)
         self._low = active_low
 
     def set(self, on):
@@ -56,17 +56,19 @@ class P1Port:
     """The meter's P1 port: data request (an Output) and the bytes the meter sends, from
     a UART or, on a host, a serial device or pty (`device`)."""
 
-    def __init__(self, device, uart_id, rx, tx, baudrate, invert, rxbuf, request, first=True):
-        # first: the first meter's line (a host holds its rxbuf, see serialdev)
+    def __init__(self, uart, request, first=True):
+        # uart: a meter's uart section (config.py); first: the first meter's line (a
+        # host holds its rxbuf, see serialdev)
         self._request = request
-        if device:  # a host's: its code is not loaded on a board
+        baudrate, rxbuf = uart["baudrate"], uart["rxbuf"]
+        if uart["device"]:  # a host's: its code is not loaded on a board
             from .serialdev import SerialDevice
 
-            self._line = SerialDevice(device, baudrate, rxbuf if first else 0)
+            self._line = SerialDevice(uart["device"], baudrate, rxbuf if first else 0)
         elif machine is None or not hasattr(machine, "UART"):
             raise OSError("no UART on this platform: set uart.device")
         else:
-            self._line = _Uart(uart_id, rx, tx, baudrate, invert, rxbuf)
+            self._line = _Uart(uart["id"], uart["rx"], uart["tx"], baudrate, uart["invert"], rxbuf)
 
     def request(self, on):
         """Asserts (or releases) data request: the meter sends only while it is asserted."""

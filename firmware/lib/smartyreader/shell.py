@@ -333,40 +333,37 @@ class Shell:
         )
 
     def do_test(self, what):
-        values = self._values()[0]
+        cfg = config.sections(self._values()[0])
         if what == "wifi":
-            if not values["wifi.ssid"] and net.network is not None:
+            wifi = cfg["wifi"]
+            if not wifi["ssid"] and net.network is not None:
                 return "set wifi.ssid first"
             wifi = net.WiFi(
-                values["wifi.ssid"],
-                values["wifi.password"],
-                values["wifi.hostname"],
-                config.static_address(values),
+                wifi["ssid"], wifi["password"], wifi["hostname"], config.static_address(wifi)
             )
             ok, message = wifisetup.join(wifi)
             return ("ok: " if ok else "failed: ") + message
         if what == "mqtt":
-            return self._test_mqtt(values)
+            return self._test_mqtt(cfg["mqtt"])
         return "usage: test wifi | test mqtt"
 
-    def _test_mqtt(self, values):
+    def _test_mqtt(self, mqtt):
         from .broker import BrokerError, from_config
 
-        if not values["mqtt.host"]:
+        if not mqtt["host"]:
             return "set mqtt.host first"
-        config.with_port(values)
-        topic = values["mqtt.topic"]
-        broker = from_config(values, "smartyreader-setup-" + net.mac_suffix(), topic + "/status")
+        status = mqtt["topic"] + "/status"
+        broker = from_config(mqtt, "smartyreader-setup-" + net.mac_suffix(), status)
         try:
             broker.connect()
         except BrokerError as e:
             return "failed: %s" % e
         broker.close()
         return "ok: connected to the MQTT broker %s:%d%s%s" % (
-            values["mqtt.host"],
-            values["mqtt.port"],
-            " with TLS" if values["mqtt.tls"] else "",
-            " as " + values["mqtt.user"] if values["mqtt.user"] else "",
+            mqtt["host"],
+            mqtt["port"],
+            " with TLS" if mqtt["tls"] else "",
+            " as " + mqtt["user"] if mqtt["user"] else "",
         )
 
     def do_save(self, rest):
