@@ -1,5 +1,6 @@
 # The receiver's and the publisher's loops on MicroPython with parts that fail: a
-# MemoryError and a bug in the read path, a MemoryError and a bug while publishing.
+# MemoryError and a bug in the read path, a MemoryError and a bug while publishing, a
+# MemoryError while looking at the WiFi.
 # Prints the counters after both loops ran a while: each failure counted, the loops alive,
 # the reading published after all.
 import asyncio
@@ -97,7 +98,12 @@ class Outlet:  # a meter's topics and receiver (app.Meter)
 
 
 class WiFi:
+    checks = 0
+
     def connected(self):
+        self.checks += 1
+        if self.checks == 1:  # the check's own garbage (a log line; a model's file)
+            raise MemoryError("memory allocation failed")
         return True
 
 
@@ -108,7 +114,7 @@ async def main(directory):
         broker, Queue(), WiFi(), [Outlet("t")], "t/status", keepalive_s=0, diag_interval_s=3600
     )
     tasks = [asyncio.create_task(receiver.run()), asyncio.create_task(publisher.run())]
-    for _ in range(100):  # the publisher backs off 1 s after a bug
+    for _ in range(300):  # the publisher waits 1 s after each failure
         await asyncio.sleep_ms(100)
         if broker.sent:
             break

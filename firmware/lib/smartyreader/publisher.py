@@ -160,21 +160,11 @@ class Publisher:
         next_diag = time.ticks_add(time.ticks_ms(), 5000)
         next_ping = time.ticks_ms()
         while True:
-            if not self.wifi.connected():
-                self.queue.online = False
-                log("WiFi down: connecting (again in %d s if it does not come up)" % wifi_wait)
-                problem = self.wifi.connect()
-                if problem:
-                    self.last_error = problem
-                    log(problem)
-                for _ in range(wifi_wait):
-                    await asyncio.sleep(1)
-                    if self.wifi.connected():
-                        break
-                wifi_wait = min(wifi_wait * 2, _MAX_BACKOFF_S)
-                continue
-            wifi_wait = _WIFI_WAIT_S
             try:
+                if not self.wifi.connected():
+                    wifi_wait = await self._join_wifi(wifi_wait)
+                    continue
+                wifi_wait = _WIFI_WAIT_S
                 if not self.broker.connected:
                     # each step that may block (lwIP's DNS: 10 s, unbounded by any port;
                     # TCP and CONNACK: 10 s each) starts just after the meters' frames
@@ -205,7 +195,7 @@ class Publisher:
                 continue
             except MemoryError:
                 # nothing is lost: what was not published is still queued, discovery is
-                # sent again; count it, collect, try again
+                # sent again, the WiFi checked again; count it, collect, try again
                 self.failed("memory_errors", "out of memory while publishing")
                 await asyncio.sleep(1)
                 continue
@@ -217,6 +207,21 @@ class Publisher:
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
                 continue
             await asyncio.sleep_ms(_PAUSE_MS)
+
+    async def _join_wifi(self, wait_s):
+        """Asks the WiFi to connect and waits for it, wait_s at most; the next wait
+        (twice as long, up to _MAX_BACKOFF_S)."""
+        self.queue.online = False
+        log("WiFi down: connecting (again in %d s if it does not come up)" % wait_s)
+        problem = self.wifi.connect()
+        if problem:
+            self.last_error = problem
+            log(problem)
+        for _ in range(wait_s):
+            await asyncio.sleep(1)
+            if self.wifi.connected():
+                break
+        return min(wait_s * 2, _MAX_BACKOFF_S)
 
     async def _wait_between_frames(self):
         """Waits for the moment after every meter's frame (Receiver.between_frames),
