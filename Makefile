@@ -48,24 +48,28 @@ DEBIAN_PACKAGES := gcc make libc6-dev python3 python3-venv xz-utils bzip2 gcc-mu
 	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf valgrind \
 	mosquitto mosquitto-clients openssl patch chromium
 
-# The unix port, without what Debian's tarball lacks (btree, ffi) and without
-# micropython-lib's frozen manifest; `aesgcm` compiled in (not in the stock build).
-UNIX_STOCK_FLAGS := MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 \
-	MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 MPY_LIB_DIR=$(BUILD)/no-micropython-lib
+# The unix port, without what Debian's tarball lacks (btree, ffi); `aesgcm` compiled in
+# (not in the stock build).
+UNIX_STOCK_FLAGS := MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1
 UNIX_FLAGS := $(UNIX_STOCK_FLAGS) USER_C_MODULES=$(ROOT)/cmodules
-# Frozen in as in stock ESP firmware: asyncio and umqtt (tools/manifest_unix.py;
-# MPY_LIB_DIR only has to hold a README.md).  The 32-bit build has the ESP ports' word
-# size and single-precision floats, and the application frozen in as on a board.
-APP_SRC := $(wildcard firmware/lib/*/*.py) firmware/manifest.py tools/manifest_unix.py \
-	$(MPLIB)/.unpacked
-UNIX64_FLAGS := FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix.py
-UNIX32_BASE_FLAGS := MICROPY_FORCE_32BIT=1 \
+# micropython (64-bit): asyncio, umqtt and ssl frozen in (tools/manifest_unix.py; here
+# MPY_LIB_DIR only has to hold a README.md).  The 32-bit builds have the ESP ports' word
+# size and single-precision floats, and frozen in what a board's image has
+# (micropython-lib 1.25.0 for its require()s) and the board models' names
+# (tools/manifest_models.py): micropython32 the ESP8266 custom image's modules, the
+# application among them (tools/manifest_unix32.py) ...
+MODELS := $(wildcard host_tests/models/*.py) tools/manifest_models.py
+APP_SRC := $(wildcard firmware/lib/*/*.py) firmware/manifest.py tools/manifest_unix32.py \
+	$(MODELS) $(MPLIB)/.unpacked
+UNIX64_FLAGS := FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix.py \
+	MPY_LIB_DIR=$(BUILD)/no-micropython-lib
+UNIX32_BASE_FLAGS := MICROPY_FORCE_32BIT=1 MPY_LIB_DIR=$(MPLIB) \
 	CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT MPY_CROSS_FLAGS=-march=x86
 UNIX32_FLAGS := $(UNIX32_BASE_FLAGS) FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix32.py
-# micropython32-stock, a stock ESP image's counterpart: no aesgcm, nothing of ours
-# frozen (asyncio and umqtt are): the application runs as .mpy files, its names and
-# strings interned on the heap at load, as on a stock image.
-UNIX32_STOCK_FLAGS := $(UNIX32_BASE_FLAGS) FROZEN_MANIFEST=$(ROOT)/tools/manifest_unix.py
+# ... and micropython32-stock a stock ESP32 image's (tools/manifest_stock.py): no aesgcm,
+# nothing of ours frozen: the application runs as .mpy files, its names and strings
+# interned on the heap at load, as on a stock image.
+UNIX32_STOCK_FLAGS := $(UNIX32_BASE_FLAGS) FROZEN_MANIFEST=$(ROOT)/tools/manifest_stock.py
 
 NATMOD_ARCHS := x64 x86 xtensa
 
@@ -106,14 +110,13 @@ $(BIN)/micropython: $(MP_STAMP) $(AESGCM_SRC) tools/manifest_unix.py $(MPLIB)/.u
 		MICROPY_MPYCROSS=$(BIN)/mpy-cross
 	install -D $(BUILD)/unix64-app/micropython $@
 
-$(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(APP_SRC) tools/manifest_unix32.py $(BIN)/mpy-cross
-	mkdir -p $(BUILD)/no-micropython-lib && touch $(BUILD)/no-micropython-lib/README.md
+$(BIN)/micropython32: $(MP_STAMP) $(AESGCM_SRC) $(APP_SRC) $(BIN)/mpy-cross
 	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_FLAGS) $(UNIX32_FLAGS) BUILD=$(BUILD)/unix32-app \
 		MICROPY_MPYCROSS=$(BIN)/mpy-cross
 	install -D $(BUILD)/unix32-app/micropython $@
 
-$(BIN)/micropython32-stock: $(MP_STAMP) tools/manifest_unix.py $(MPLIB)/.unpacked $(BIN)/mpy-cross
-	mkdir -p $(BUILD)/no-micropython-lib && touch $(BUILD)/no-micropython-lib/README.md
+$(BIN)/micropython32-stock: $(MP_STAMP) tools/manifest_stock.py $(MODELS) $(MPLIB)/.unpacked \
+		$(BIN)/mpy-cross
 	$(MAKE) -C $(MP_DIR)/ports/unix -j$(JOBS) $(UNIX_STOCK_FLAGS) $(UNIX32_STOCK_FLAGS) \
 		BUILD=$(BUILD)/unix32-stock MICROPY_MPYCROSS=$(BIN)/mpy-cross
 	install -D $(BUILD)/unix32-stock/micropython $@
