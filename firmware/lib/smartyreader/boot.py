@@ -65,9 +65,9 @@ def prepare(config_path, board, setup=False, setup_port=None):
 
 
 def _setup_reason(config_path, board, asked, fallbacks=None):
-    """(why setup mode starts or None, the config when the firmware can run, the saved
-    settings as far as they are valid, in sections: setup mode's button, port, WiFi).  `fallbacks`:
-    _fallbacks(config_path), if read already."""
+    """(why setup mode starts or None, the config when the firmware can run, or else the
+    saved settings as far as they are valid, in sections: setup mode's port and WiFi).
+    `fallbacks`: _fallbacks(config_path), if read already."""
     from . import config
 
     try:
@@ -75,23 +75,25 @@ def _setup_reason(config_path, board, asked, fallbacks=None):
     except config.ConfigError as e:
         tree, problems = {}, e.problems
     merged = config.merge(tree, board)  # once: validate() goes on from it
-    settings = config.sections(merged[0])
     if asked:
-        return (asked if isinstance(asked, str) else "asked for"), None, settings
-    if button_held(settings["setup_button"]["pin"]):
-        return "the setup button is held", None, settings
-    count, pending = fallbacks or _fallbacks(config_path)
-    if pending:  # once: a reset in setup mode brings the reader back
-        set_fallbacks(config_path, count, False)
-        return _NO_WIFI_REASON, None, settings
-    if problems is None:
-        try:
-            return None, config.validate(tree, board, merged), settings
-        except config.ConfigError as e:
-            problems = e.problems
-    for problem in problems:
-        log("config: " + problem)
-    return "the config is not complete", None, settings
+        reason = asked if isinstance(asked, str) else "asked for"
+    elif button_held(merged[0]["setup_button.pin"]):
+        reason = "the setup button is held"
+    else:
+        count, pending = fallbacks or _fallbacks(config_path)
+        if pending:  # once: a reset in setup mode brings the reader back
+            set_fallbacks(config_path, count, False)
+            reason = _NO_WIFI_REASON
+        else:
+            if problems is None:
+                try:
+                    return None, config.validate(tree, board, merged), None
+                except config.ConfigError as e:
+                    problems = e.problems
+            for problem in problems:
+                log("config: " + problem)
+            reason = "the config is not complete"
+    return reason, None, config.sections(merged[0])
 
 
 def _fallbacks(config_path):

@@ -216,9 +216,10 @@ class Payloads:
         kept = self.kept
         if kept:  # the first telegram after a reset: its meter's baselines of that date
             self.kept = None
-            for name, base in kept[1].items():
-                if kept[0] == self.meter and base[0] == date:
-                    self.baselines[name] = base
+            if kept[0] == self.meter:
+                for name, base in kept[1].items():
+                    if base[0] == date:
+                        self.baselines[name] = base
         for name in ("energy_import", "energy_export"):
             value = fields.get(name)
             base = self.baselines.get(name)
