@@ -17,16 +17,20 @@ from smartyreader import config as configuration  # noqa: E402
 
 
 # mpy-cross's options for the application as .mpy files (stock firmware, where the code
-# is loaded into RAM): -O3 leaves out line numbers (a traceback still names each file and
-# function, at "line 1"), 2 KB of heap the meter reader needs on an ESP32.
+# is loaded into RAM): -O3 leaves out line numbers (a traceback still names each module
+# and function, at "line 1"), 2 KB of heap the meter reader needs on an ESP32.
 MPY_CROSS_OPTIONS = ("-O3",)
 
 
 def mpy_cross(arch, source, relative, target):
-    """The command that compiles `source` (`relative`: its path under lib/, as
-    tracebacks name it) to the .mpy file `target` for `arch`, as deployed."""
+    """The command that compiles `source` (`relative`: its path under lib/) to the .mpy
+    file `target` for `arch`, as deployed.  Tracebacks name the file by its module
+    ("smartyreader.queue"): a name the import has interned already, where a path
+    ("smartyreader/queue.py") would be one more entry of the heap's qstr pools a module,
+    about 30 of them."""
     mpy_cross = BUILD / "bin" / "mpy-cross"
-    return [mpy_cross, f"-march={arch}", *MPY_CROSS_OPTIONS, "-s", relative, "-o", target, source]
+    module = relative.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+    return [mpy_cross, f"-march={arch}", *MPY_CROSS_OPTIONS, "-s", module, "-o", target, source]
 
 
 class Failure(Exception):
