@@ -222,8 +222,9 @@ def test_structural_errors_name_the_line():
     for empty in (b"/ABC5 x!", b"/ABC5 x\r\n\r\n!\r\n", b"/ABC5\r\nno objects\r\n!"):
         with pytest.raises(ParseError, match="telegram has no objects"):
             dsmr.parse(empty)
-    with pytest.raises(ParseError, match="not a DSMR telegram"):
+    with pytest.raises(ParseError, match="not a DSMR telegram") as e:
         dsmr.parse(b"\x0f\x00\x00\x01garbage!")
+    assert str(e.value).endswith(r"it starts with \x0f\x00\x00\x01garb")  # bytes escaped
 
 
 def test_home_assistant_classes_and_units_agree():

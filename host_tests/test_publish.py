@@ -131,6 +131,11 @@ def test_discovery_configs_are_json_once_utf8_encoded():
     assert "homeassistant/sensor/smarty_x/current_limits/config" not in configs
 
 
+def test_a_node_id_is_the_meter_id_in_lower_case_letters_digits_and_underscores():
+    assert discovery.node_id("SAG1030700089067") == "smarty_sag1030700089067"
+    assert discovery.node_id("Flat 2/Ä-x") == "smarty_flat_2___x"  # Ä: one character, one _
+
+
 def test_unknown_code_with_a_unit_gets_a_sensor_in_that_unit():
     t = dsmr.parse(p1meter.with_crc(b"/Lux5\\test\r\n\r\n1-0:128.8.0(001234.567*kvarh)\r\n!"))
     (topic, payload), *_ = discovery_configs(t.readings())

@@ -52,16 +52,21 @@ def crc16(data, start=0, end=None):
 
 
 def ascii_text(data):
-    """bytes as str; bytes outside printable ASCII become "\\xNN" (never an error)."""
+    """bytes as str; bytes outside printable ASCII become "\\xNN" (never an error).
+    Built as bytes: chr() would intern each character as a name for good, at any time
+    (on MicroPython; py/modbuiltins.c), where a new pool of names may not find room."""
     for c in data:
         if not 32 <= c < 127:
             break
     else:  # the usual case: one str, no pieces
         return str(data, "ascii")
-    out = []
+    out = bytearray()
     for c in data:
-        out.append(chr(c) if 32 <= c < 127 else "\\x%02x" % c)
-    return "".join(out)
+        if 32 <= c < 127:
+            out.append(c)
+        else:
+            out.extend(("\\x%02x" % c).encode())
+    return out.decode()
 
 
 _MONTH_DAYS = b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"  # Feb: 29

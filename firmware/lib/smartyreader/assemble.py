@@ -61,6 +61,13 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     from .publisher import Publisher
     from .receiver import Receiver, ReplayGuard
 
+    # What the reader loads later for a moment (discovery at each connection, today once
+    # a day), loaded now and dropped: as .mpy files their names stay on the heap once
+    # loaded, and if they need a new pool of names (py/qstr.c: 640 entries, 4.5 KB in one
+    # piece), it is found now, while the heap is still in one piece.
+    for name in ("smartyreader.discovery", "smartyreader.today"):
+        __import__(name)
+        forget(name)
     gc.collect()
     queue = Queue(
         beside(config_path, "queue"),

@@ -51,7 +51,14 @@ def discovery(prefix, node, topic, meter_name, sensors, buf, status=None):
 
 
 def node_id(meter):
-    """The Home Assistant node id of a meter id: smarty_<lower case, [a-z0-9_]>."""
-    return "smarty_" + "".join(
-        c if "a" <= c <= "z" or "0" <= c <= "9" else "_" for c in meter.lower()
-    )
+    """The Home Assistant node id of a meter id: smarty_<lower case, [a-z0-9_]>.  Its
+    bytes, not its characters: taking a str apart interns each character as a name for
+    good (on MicroPython; py/objstr.c), and at a connection a new pool of names may not
+    find room in the heap."""
+    out = bytearray(b"smarty_")
+    for c in meter.lower().encode():
+        if 0x61 <= c <= 0x7A or 0x30 <= c <= 0x39:  # a-z, 0-9
+            out.append(c)
+        elif not 0x80 <= c < 0xC0:  # a character's first byte (not UTF-8's next ones)
+            out.append(0x5F)  # _
+    return out.decode()
