@@ -376,3 +376,8 @@ def test_meters_on_the_esp32(rig, meters, stock, heap_kb):
     assert [(model.dir / f"gpio{pin}").read_text() for pin in pins] == ["0"] * meters
     for bad in ("WATCHDOG RESET", "ring full", "MemoryError", "out of memory", "restarting"):
         assert bad not in fw.log(), bad
+    # the stock path validates the config once, remembers it and starts again without
+    # config.py's code and names (boot.begin()); frozen, they cost no heap: validated at
+    # each start, no restart
+    remembered = fw.log().count("config validated and remembered: starting again")
+    assert (remembered, fw.log().count("machine.reset()")) == ((1, 1) if stock else (0, 0))

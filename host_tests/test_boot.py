@@ -102,3 +102,66 @@ def test_a_board_description_that_is_not_valid_is_reported(tmp_path, capsys):
     assert boot.read_board(str(path)) is None
     assert "deploy the board's files again" in capsys.readouterr().out
     assert boot.read_board(str(ROOT / "boards" / "unix" / "board.json")) == BOARD
+
+
+@pytest.fixture
+def stock(tmp_path, monkeypatch):
+    """The application as .mpy files (a stock image): config.mpy beside boot's code, and
+    config.json and board.json on the board's filesystem; (config path, board path)."""
+    code = tmp_path / "lib" / "config.mpy"
+    code.parent.mkdir()
+    code.write_bytes(b"M\x06\x00\x1f the config code")
+    monkeypatch.setattr(boot, "_CONFIG_MPY", str(code))
+    board = tmp_path / "board.json"
+    board.write_text(json.dumps(BOARD))
+    return config(tmp_path, READER), str(board)
+
+
+def test_a_config_validated_on_the_stock_path_is_remembered(tmp_path, stock, capsys):
+    assert boot.begin(*stock) == (BOARD, (start.AGAIN,))  # validated: start again
+    assert "config validated and remembered" in capsys.readouterr().out
+    sys.modules.pop("smartyreader.config", None)
+    board, job = boot.begin(*stock)
+    assert board == BOARD and job[0] == start.READER
+    assert "smartyreader.config" not in sys.modules  # its names never reach the heap
+    assert job[1] == json.loads(json.dumps(boot.prepare(stock[0], BOARD)[1]))
+    assert job[1]["meters"][0]["key"] == KEY and job[1]["mqtt"]["host"] == "10.0.0.2"
+    assert boot.begin(*stock, setup=True)[1][:2] == (start.SETUP, 23)  # setup mode still
+
+
+@pytest.mark.parametrize("changed", ["config.json", "board.json", "lib/config.mpy"])
+def test_a_changed_file_is_validated_again(tmp_path, stock, changed):
+    assert boot.begin(*stock)[1] == (start.AGAIN,)
+    path = tmp_path / changed
+    path.write_bytes(path.read_bytes().replace(b"10.0.0.2", b"10.0.0.3") + b" ")
+    assert boot.begin(*stock)[1] == (start.AGAIN,)  # validated, and remembered again
+    job = boot.begin(*stock)[1]
+    assert job[0] == start.READER and job[1]["mqtt"]["host"].startswith("10.0.0.")
+
+
+def test_a_config_that_is_not_valid_is_never_remembered(tmp_path, stock):
+    config(tmp_path, {"meter": {"key": "not hex"}, "mqtt": {"host": "10.0.0.2"}})
+    assert boot.begin(*stock)[1][0] == start.SETUP
+    assert not (tmp_path / boot.REMEMBERED).exists()
+
+
+def test_a_damaged_memo_is_validated_again(tmp_path, stock):
+    assert boot.begin(*stock)[1] == (start.AGAIN,)
+    memo = tmp_path / boot.REMEMBERED
+    memo.write_text(memo.read_text()[:40])  # cut short
+    assert boot.begin(*stock)[1] == (start.AGAIN,)
+    assert boot.begin(*stock)[1][0] == start.READER
+
+
+def test_frozen_or_source_code_validates_at_every_start(tmp_path, stock, monkeypatch):
+    monkeypatch.setattr(boot, "_CONFIG_MPY", str(tmp_path / "no" / "config.mpy"))
+    for _ in range(2):
+        assert boot.begin(*stock)[1][0] == start.READER
+    assert not (tmp_path / boot.REMEMBERED).exists()
+
+
+def test_a_config_that_cannot_be_remembered_runs_without_a_new_start(tmp_path, stock, capsys):
+    (tmp_path / boot.REMEMBERED).mkdir()  # where the memo goes, a file cannot be written
+    for _ in range(2):
+        assert boot.begin(*stock)[1][0] == start.READER  # validated each start, never AGAIN
+    assert capsys.readouterr().out.count("cannot remember the validated config") == 2

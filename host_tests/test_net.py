@@ -119,7 +119,7 @@ def test_hostname_and_a_static_address(monkeypatch):
     values = config.validate(tree)
     assert values["wifi"]["hostname"] == "SmartyReader"
     RecordingNetwork.calls = []
-    net.WiFi("home", "pw", values["wifi"]["hostname"], config.static_address(values["wifi"]))
+    net.station(values["wifi"])
     assert RecordingNetwork.calls == [
         ("hostname", "SmartyReader"),
         ("active", True),

@@ -575,13 +575,6 @@ def read_board(path):
     return board
 
 
-def static_address(wifi):
-    """(ip, netmask, gateway, dns) of the wifi section, or None (DHCP)."""
-    if not wifi["ip"]:
-        return None
-    return wifi["ip"], wifi["netmask"], wifi["gateway"], wifi["dns"]
-
-
 def show_lines(values, keys=None):
     """The config (or the keys given), a "key = value" line each, secrets masked."""
     lines = []

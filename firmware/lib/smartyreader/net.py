@@ -49,6 +49,13 @@ class WiFi:
         return self._wlan.ifconfig()[0]
 
 
+def station(wifi):
+    """The WiFi of a config's wifi section: a fixed address if wifi.ip is set, else
+    DHCP's."""
+    static = (wifi["ip"], wifi["netmask"], wifi["gateway"], wifi["dns"]) if wifi["ip"] else None
+    return WiFi(wifi["ssid"], wifi["password"], wifi["hostname"], static)
+
+
 def mac_suffix():
     """The last 4 hex digits of the MAC (names the access point and the node)."""
     if network is None:

@@ -338,10 +338,7 @@ class Shell:
             wifi = cfg["wifi"]
             if not wifi["ssid"] and net.network is not None:
                 return "set wifi.ssid first"
-            wifi = net.WiFi(
-                wifi["ssid"], wifi["password"], wifi["hostname"], config.static_address(wifi)
-            )
-            ok, message = wifisetup.join(wifi)
+            ok, message = wifisetup.join(net.station(wifi))
             return ("ok: " if ok else "failed: ") + message
         if what == "mqtt":
             return self._test_mqtt(cfg["mqtt"])

@@ -15,24 +15,24 @@ REBOOT = 1  # ... reset the board
 P1_FAILED = 2  # ... the P1 port cannot be opened: setup mode, its settings must change
 FALLBACKS = "wifi_fallback.txt"  # beside config.json: "<fallbacks> <pending>"
 SETUP = 0  # what boot.prepare() decides: setup mode ...
-READER = 1  # ... or the meter reader
+READER = 1  # ... or the meter reader ...
+AGAIN = 2  # ... or (boot.begin()) a new start: the config is validated and remembered
 
 
 def main(config_path="config.json", board_path="board.json", setup=False, setup_port=None):
     """The firmware: setup mode when asked, when the setup button is held or the config
     is not valid; else read the meter and publish.  Returns an exit status (host)."""
-    from . import boot
-
-    board = boot.read_board(board_path)
-    if board is None:
-        return 2
-    hw.MCU = board.get("mcu") or hw.MCU
     while True:
         from . import boot
 
-        job = boot.prepare(config_path, board, setup, setup_port)
+        board, job = boot.begin(config_path, board_path, setup, setup_port)
         boot = None
         forget("smartyreader.boot")
+        if board is None:
+            return 2
+        if job[0] == AGAIN:
+            hw.reset()  # a host goes on: the next start uses the remembered config
+            continue
         step = _setup_mode if job[0] == SETUP else _reader
         action = step(config_path, board, *job[1:])
         job = None
