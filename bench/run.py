@@ -247,7 +247,7 @@ def firmware_heap(frozen, path=(), meters=1, esp32=False):
     def fits(kb):
         with tempfile.TemporaryDirectory() as tmp:
             states, _, log, missing = _firmware_run(
-                tmp, kb, frozen, path, 20, 0.3, None, meters, esp32
+                tmp, kb, frozen, path, 20, 1, None, meters, esp32
             )
         published = len(states) >= 8 * meters and not missing
         return published and "MemoryError" not in log and "out of memory" not in log
@@ -562,8 +562,8 @@ def main():
     lines += [
         "## Memory of the whole firmware on micropython32",
         "",
-        "Smallest `-X heapsize` (2 KB steps, by bisection) at which the firmware "
-        "(simulated three-phase Smartys with gas and water on ptys, 20 frames each, "
+        "Smallest `-X heapsize` (2 KB steps, by bisection) at which the firmware (simulated "
+        "three-phase Smartys with gas and water on ptys, 20 frames each, a second apart, "
         "Mosquitto on loopback; discovery, per-field topics and legacy payload on, QoS 1, "
         "no TLS) publishes every frame sent after its first reading (those sent while it "
         "starts are lost, as on a real line) with no MemoryError. Frozen in: what the "

@@ -379,5 +379,5 @@ def test_meters_on_the_esp32(rig, meters, stock, heap_kb):
     # the stock path validates the config once, remembers it and starts again without
     # config.py's code and names (boot.begin()); frozen, they cost no heap: validated at
     # each start, no restart
-    remembered = fw.log().count("config validated and remembered: starting again")
+    remembered = fw.log().count("starting again without config.py's code")
     assert (remembered, fw.log().count("machine.reset()")) == ((1, 1) if stock else (0, 0))

@@ -112,6 +112,7 @@ def stock(tmp_path, monkeypatch):
     code.parent.mkdir()
     code.write_bytes(b"M\x06\x00\x1f the config code")
     monkeypatch.setattr(boot, "_CONFIG_MPY", str(code))
+    monkeypatch.setattr(boot.hw, "resets", lambda: True)  # a board
     board = tmp_path / "board.json"
     board.write_text(json.dumps(BOARD))
     return config(tmp_path, READER), str(board)
@@ -137,6 +138,17 @@ def test_a_changed_file_is_validated_again(tmp_path, stock, changed):
     assert boot.begin(*stock)[1] == (start.AGAIN,)  # validated, and remembered again
     job = boot.begin(*stock)[1]
     assert job[0] == start.READER and job[1]["mqtt"]["host"].startswith("10.0.0.")
+
+
+def test_a_host_remembers_the_config_and_goes_on(tmp_path, stock, monkeypatch, capsys):
+    monkeypatch.setattr(boot.hw, "resets", lambda: False)  # config.py is loaded already
+    first = boot.begin(*stock)[1]
+    assert first[0] == start.READER and (tmp_path / boot.REMEMBERED).exists()
+    assert "starting again" not in capsys.readouterr().out
+    sys.modules.pop("smartyreader.config", None)
+    again = boot.begin(*stock)[1]  # the host's next start
+    assert again[0] == start.READER and "smartyreader.config" not in sys.modules
+    assert again[1] == json.loads(json.dumps(first[1]))
 
 
 def test_a_config_that_is_not_valid_is_never_remembered(tmp_path, stock):

@@ -9,7 +9,8 @@
 # loaded (about 80, and they bring the names past a pool boundary: 640 more entries,
 # py/qstr.c).  So the config a start validated is remembered (REMEMBERED), and the
 # starts after it, while config.json, board.json and config.mpy are the bytes they were
-# then, do without config.py; the start that validated it restarts into one of those.
+# then, do without config.py; on a board, the start that validated it restarts into one
+# of those.
 
 import json
 import sys
@@ -42,7 +43,7 @@ def begin(config_path, board_path, setup=False, setup_port=None):
     """(the board description, what prepare() decides), or (None, None) if board.json is
     not valid.  With the application as .mpy files: the board and config an earlier
     start validated, if their files are as they were then (config.py not loaded); and
-    after a validation, the config remembered and (AGAIN,): start again."""
+    after a validation, the config remembered and, on a board, (AGAIN,): start again."""
     key, memo = remembered(config_path, board_path)
     board = memo["board"] if memo else read_board(board_path)
     if board is None:
@@ -108,8 +109,9 @@ def prepare(config_path, board, setup=False, setup_port=None, known=None, key=No
             home = station(settings["wifi"])
         return SETUP, setup_port or settings["setup"]["port"], home
     settings = None
-    if key and known is None and _remember(config_path, key, board, cfg):
-        return (AGAIN,)
+    if key and known is None and _remember(config_path, key, board, cfg) and hw.resets():
+        log("starting again without config.py's code")
+        return (AGAIN,)  # a host goes on: its next start does without
     if cfg["log"]["tx"] is not None:
         log_to(log_line(**cfg["log"]))
     log("starting; board %s, topic %s" % (board.get("name"), cfg["mqtt"]["topic"]))
@@ -144,7 +146,7 @@ def _remember(config_path, key, board, cfg):
     except (OSError, ValueError, KeyError) as e:  # a full filesystem: validated each start
         log("cannot remember the validated config: %r" % e)
         return False
-    log("config validated and remembered: starting again without its code")
+    log("config validated and remembered")
     return True
 
 

@@ -105,7 +105,12 @@ class Watchdog:
             self._wdt.feed()
 
 
+def resets():
+    """Whether reset() restarts a board (or returns: a host)."""
+    return machine is not None and hasattr(machine, "reset") and MCU in ("esp8266", "esp32")
+
+
 def reset():
     """Restarts the board; returns on a host, where the caller starts over itself."""
-    if machine is not None and hasattr(machine, "reset") and MCU in ("esp8266", "esp32"):
+    if resets():
         machine.reset()

@@ -31,7 +31,7 @@ def main(config_path="config.json", board_path="board.json", setup=False, setup_
         if board is None:
             return 2
         if job[0] == AGAIN:
-            hw.reset()  # a host goes on: the next start uses the remembered config
+            hw.reset()
             continue
         step = _setup_mode if job[0] == SETUP else _reader
         action = step(config_path, board, *job[1:])
