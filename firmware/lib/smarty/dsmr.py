@@ -17,6 +17,7 @@
 from binascii import unhexlify
 from collections import namedtuple
 
+from . import const
 from .errors import ChecksumError, ParseError
 from .obis import MBUS_DEVICES, MBUS_UNKNOWN, STATE_CLASS, UNIT_CLASS, lookup
 from .values import Fixed
@@ -69,7 +70,7 @@ def ascii_text(data):
     return out.decode()
 
 
-_MONTH_DAYS = b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"  # Feb: 29
+_MONTH_DAYS = const(b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f")  # Feb: 29
 
 
 def iso_time(text, winter="+01:00", summer="+02:00"):

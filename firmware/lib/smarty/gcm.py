@@ -6,12 +6,13 @@
 #   pure-python      anywhere
 
 from .errors import AuthError, FrameError
+from . import const
 from .framer import dlms_frame_length
 
 # Luxembourg's authentication key (AK); the AAD is 0x30 || AK.
 LUXEMBOURG_AUTH_KEY = b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff"
-_SECURITY_BYTE = b"\x30"  # encrypted and authenticated: the AAD starts with it
-_TAG_LENGTH = 12
+_SECURITY_BYTE = const(b"\x30")  # encrypted and authenticated: the AAD starts with it
+_TAG_LENGTH = const(12)
 # (backend name, module that holds its AESGCM class), best first
 BACKENDS = (
     ("aesgcm", "aesgcm"),

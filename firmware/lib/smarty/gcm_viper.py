@@ -11,10 +11,11 @@ from array import array
 
 import cryptolib
 import micropython
+from micropython import const
 
 from .gcm_base import _REM4, GcmBase, h_multiples
 
-_ECB = 1
+_ECB = const(1)
 _MASK = array("I", [0xFFFFFFFF])
 
 

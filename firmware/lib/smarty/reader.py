@@ -9,12 +9,13 @@
 # of a plaintext telegram, the framer rescans the frame's bytes: a frame hiding behind
 # a lying header is not lost.  A frame whose tag verified is not rescanned.
 
+from . import const
 from .dsmr import parse
 from .errors import AuthError, ChecksumError, P1Error
 from .framer import Framer
 from .gcm import LUXEMBOURG_AUTH_KEY, Decryptor
 
-_GLO_CIPHERING = 0xDB
+_GLO_CIPHERING = const(0xDB)
 _COUNTER = {
     "frame": "frame_errors",
     "auth": "auth_failures",

@@ -16,6 +16,8 @@ import json
 import sys
 import time
 
+from smarty import const
+
 from . import beside, forget, hw, log, log_to, write_whole
 from .net import station
 from .start import AGAIN, FALLBACKS, READER, SETUP, set_fallbacks
@@ -24,8 +26,8 @@ REMEMBERED = "validated.json"  # beside config.json: {"key", "board", "config"}
 # config.py as an .mpy file beside this one (the application as .mpy files), if it is
 _CONFIG_MPY = beside(globals().get("__file__", ""), "config.mpy")
 
-_NO_WIFI_REASON = "no home WiFi for wifi.fallback_min minutes"
-_MAX_DOUBLINGS = 4  # fallback_min, x2, x4 ... x16 (10 min: up to 160 min)
+_NO_WIFI_REASON = const("no home WiFi for wifi.fallback_min minutes")
+_MAX_DOUBLINGS = const(4)  # fallback_min, x2, x4 ... x16 (10 min: up to 160 min)
 
 
 def read_board(path):

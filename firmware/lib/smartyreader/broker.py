@@ -1,6 +1,7 @@
 # The MQTT connection: the only module that uses umqtt.  Errors become BrokerError
 # with a message a user can act on; passwords are never part of one.
 
+from smarty import const
 from umqtt.simple import MQTTClient, MQTTException
 
 from . import log
@@ -14,8 +15,8 @@ _REFUSED = {
 }
 
 
-_TIMEOUT_S = 10
-_TIMED_OUT = (110,)  # ETIMEDOUT on Linux, and MicroPython's errno on the ESP ports
+_TIMEOUT_S = const(10)
+_TIMED_OUT = const((110,))  # ETIMEDOUT on Linux, and MicroPython's errno on the ESP ports
 
 
 class BrokerError(OSError):

@@ -3,15 +3,9 @@
 # legacy (weigu SmartyReader) payload.  No I/O here: payloads are written into the
 # buffers and sinks given.
 
+from smarty import const
 from smarty.jsonout import dumps
 from smarty.values import Fixed
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
 
 
 # Computed fields, as sensor_line() writes them: name, unit, device class, state class
@@ -160,8 +154,8 @@ def legacy_notice(kind, message):
     return dumps({"dt": ("error: " if kind == "error" else "connected: ") + message})
 
 
-_LEGACY_CODES = ("0-0:1.0.0", "1-0:1.8.0", "1-0:2.8.0")
-_WANTED = ("power_import", "power_export", "energy_import", "energy_export", "timestamp")
+_LEGACY_CODES = const(("0-0:1.0.0", "1-0:1.8.0", "1-0:2.8.0"))
+_WANTED = const(("power_import", "power_export", "energy_import", "energy_export", "timestamp"))
 
 
 class Payloads:

@@ -9,15 +9,10 @@ import time
 
 import asyncio
 
+from smarty import const
+
 from . import forget, log, publish, uptime_s
 from .broker import BrokerError
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
 
 
 _PAUSE_MS = const(100)  # between rounds, when nothing waits

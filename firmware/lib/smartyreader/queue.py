@@ -22,16 +22,10 @@
 
 import os
 
+from smarty import const
 from smarty.dsmr import crc16
 
 from . import write_whole
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
 
 
 _HEADER = const(8)

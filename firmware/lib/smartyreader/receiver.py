@@ -11,16 +11,10 @@ import time
 
 import asyncio
 
+from smarty import const
 from smarty.errors import P1Error
 
 from . import forget, log, uptime_s, write_whole
-
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
 
 
 _READ_IDLE_MS = const(20)
