@@ -373,7 +373,7 @@ def test_meters_on_the_esp32(rig, meters, stock, heap_kb):
         assert sub.messages(f"{topic}/legacy") and sub.messages(f"{topic}/energy_import")
     # data request, active low, on GPIO17 (the PCB) and GPIO26 (board.json's second line)
     pins = (17, 26)[:meters]
-    assert [(model.dir / f"gpio{pin}").read_text() for pin in pins] == ["0"] * meters
+    assert [model.gpio(pin) for pin in pins] == ["0"] * meters
     for bad in ("WATCHDOG RESET", "ring full", "MemoryError", "out of memory", "restarting"):
         assert bad not in fw.log(), bad
     # the stock path validates the config once, remembers it and starts again without

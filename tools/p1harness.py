@@ -504,6 +504,10 @@ class BoardModel:
     def dns(self, state):
         (self.dir / "dns").write_text(state)
 
+    def gpio(self, pin):
+        """What the board drives on an output pin: "0", "1", or "-" (never driven)."""
+        return (self.dir / "gpio").read_bytes()[pin : pin + 1].decode()
+
     def heapsize(self, board_heap, runtime="micropython32", rxbuf=2048):
         """The -X heapsize that leaves the firmware `board_heap` bytes: the models are
         Python here, on the heap, where the boards' machine and network are C.  The
