@@ -212,7 +212,7 @@ def test_weeks_of_running_past_the_ticks_wrap(tmp_path):
         f"carried {good}",  # 1001 x 999 ms
         "week of silence None True",  # no bytes: no restart; the line is idle
         "then noise no good frame for 10 minutes although bytes arrive",
-        "counters ['534147', '1'] ['534147', '2']",
+        "counters ['534147', '0badcafe', '1'] ['534147', '0badcafe', '2']",
         f"diag {20 * day} {20 * day - good} {20 * day - noise}",
         "wifi fallback True 192",  # 8 days of hourly looks
         f"uptime {28 * day} 28",

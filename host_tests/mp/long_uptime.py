@@ -83,13 +83,13 @@ class Publisher:
 
 
 directory = sys.argv[1]
-guard = ReplayGuard(directory + "/counters.txt")
+guard = ReplayGuard(directory + "/counters.txt", ["0badcafe"])
 receiver = Receiver(Port(), Reader(), guard, None, None)
 meter = Meter(receiver, "t")
 reader_app = App([meter], Queue(), guard, Publisher())
 
 # A good frame, then a week of silence, then only noise for 11 minutes.
-guard.accept(b"SAG", 1)
+guard.replayed(b"SAG", 1)
 receiver.last_good = receiver.last_bytes = uptime_s()
 clock.run(7 * DAY_S * 1000)
 print("week of silence", receiver.trouble(uptime_s()), receiver.between_frames(uptime_s()))
@@ -99,7 +99,7 @@ print("then noise", receiver.trouble(uptime_s()))
 
 # The frame counters: saved with the first frame, then at most hourly (here: a week on).
 saved = open(directory + "/counters.txt").read()
-guard.accept(b"SAG", 2)
+guard.replayed(b"SAG", 2)
 print("counters", saved.split(), open(directory + "/counters.txt").read().split())
 
 # The diag after 20 days, the last good frame 13 days ago.

@@ -108,7 +108,9 @@ class WiFi:
 
 
 async def main(directory):
-    receiver = Receiver(Port(), Reader(), ReplayGuard(directory + "/counters.txt"), None, None)
+    receiver = Receiver(
+        Port(), Reader(), ReplayGuard(directory + "/counters.txt", ["k"]), None, None
+    )
     broker = Broker()
     publisher = Publisher(
         broker, Queue(), WiFi(), [Outlet("t")], "t/status", keepalive_s=0, diag_interval_s=3600
@@ -128,7 +130,7 @@ async def main(directory):
 asyncio.run(main(sys.argv[1]))
 
 # persistent trouble: what asks for a restart, and what does not (times: uptime_s())
-r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt"), None, None)
+r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt", ["k"]), None, None)
 r.last_good, r.last_bytes = 0, 700
 print("no frame", r.trouble(700))
 r.auth_streak = 3
@@ -139,7 +141,7 @@ print("memory", r.trouble(700))
 r._memory_errors = [600, 660, 670, 680, 690]
 print("memory spread", r.trouble(700))
 # one meter of several: its silent line is no reason to restart the others
-r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt"), None, None, alone=False)
+r = Receiver(Port(), Reader(), ReplayGuard(sys.argv[1] + "/c.txt", ["k"]), None, None, alone=False)
 r.last_good, r.last_bytes = 0, 700
 print("no frame of one of several", r.trouble(700))
 

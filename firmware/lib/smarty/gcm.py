@@ -5,8 +5,8 @@
 #   cryptography     CPython with the `cryptography` package
 #   pure-python      anywhere
 
-from .errors import AuthError, FrameError
 from . import const
+from .errors import AuthError, FrameError
 from .framer import dlms_frame_length
 
 # Luxembourg's authentication key (AK); the AAD is 0x30 || AK.

@@ -13,3 +13,11 @@ def parse_key(text, what="meter key"):
         return unhexlify(digits)
     except ValueError:
         raise ValueError("%s must be hex digits (0-9, A-F)" % what) from None
+
+
+def key_id(key):
+    """8 hex digits that tell one key from another and say nothing of it: the start of
+    its SHA-256."""
+    import hashlib
+
+    return hashlib.sha256(key).digest()[:4].hex()

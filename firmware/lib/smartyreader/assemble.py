@@ -39,20 +39,23 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     # the heap ends up too fragmented for the objects that follow.
     gc.collect()
     from smarty.gcm import LUXEMBOURG_AUTH_KEY
-    from smarty.keys import parse_key
+    from smarty.keys import key_id, parse_key
     from smarty.reader import Reader
 
     readers = []  # the decryption contexts next, while there is room in one piece
+    keys = []  # each meter's key id: its frame counters are kept under it
     for m, frame in zip(meters, frames):
         auth = m["auth_key"]
+        key = parse_key(m["key"])
+        keys.append(key_id(key))
         readers.append(
             Reader(
-                parse_key(m["key"]),
+                key,
                 parse_key(auth, "auth key") if auth else LUXEMBOURG_AUTH_KEY,
                 buffer=frame,
             )
         )
-    parse_key = frame = None
+    parse_key = key_id = key = frame = None
     forget("smarty.keys")  # the keys are parsed: its code is heap
     gc.collect()
     from . import broker, net
@@ -75,7 +78,8 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
         max_readings=cfg["buffer"]["readings"],
         buf=slots,
     )
-    guard = ReplayGuard(beside(config_path, "counters.txt"))  # by system title
+    path = beside(config_path, "counters.txt")
+    guard = ReplayGuard(path, keys, kept_counters(path, keys))
     led = hw.Output(**cfg["status_led"])
     watchdog = hw.Watchdog()
     gc.collect()  # the queue's recovery read its files: their garbage, before the meters'
@@ -128,3 +132,31 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
         shell = Server(config_path, board, shell_port, station=True)
         log("setup shell on TCP port %d of the home network" % shell.port)
     return app, shell
+
+
+def kept_counters(path, keys):
+    """The frame counters kept in `path` (receiver.ReplayGuard) under each meter's key
+    id (`keys`, by meter number): those of a meter no longer configured, under another
+    key (DLMS starts a meter's counter anew with a new key), or on a damaged line are
+    left out; a line of the firmware before key ids ("title counter") is taken as kept
+    under the key of now."""
+    last = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                words = line.split()  # title[/meter number] key-id counter
+                try:
+                    meter = int(words[0].partition("/")[2] or 1) - 1
+                    counter = int(words[-1])
+                    kept = words[1] if len(words) == 3 else keys[meter]
+                except (IndexError, ValueError):
+                    continue  # not a whole line, or a meter no longer configured
+                if not 0 <= meter < len(keys) or len(words) > 3:
+                    continue
+                if kept != keys[meter]:
+                    log("a new key for meter %d: its frame counters start anew" % (meter + 1))
+                    continue
+                last["%s %s" % (words[0], kept)] = counter
+    except OSError:
+        pass  # none yet
+    return last

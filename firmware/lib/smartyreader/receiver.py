@@ -38,41 +38,39 @@ class ReplayGuard:
     meter (system title, and the line it came on) is a replay.  Kept in a file, so that
     a reset does not make an old frame new again: written with the first frame after
     boot, with every reading queued on flash (save()) and at most every `interval_s`
-    otherwise (a few bytes an hour while the broker takes readings promptly)."""
+    otherwise (a few bytes an hour while the broker takes readings promptly).
 
-    def __init__(self, path, interval_s=3600):
-        self.path, self.interval_s = path, interval_s
-        self.last = {}  # system title (hex) -> last frame counter accepted
+    A counter belongs to a key: DLMS starts a meter's invocation counter anew with a new
+    key, so each counter is kept under the id of its meter's key (smarty.keys.key_id),
+    `keys` by meter number (0: the first).  `last`: the counters kept in the file, read
+    at start-up (assemble.kept_counters(), which forgets those of an old key)."""
+
+    def __init__(self, path, keys, last=None, interval_s=3600):
+        self.path, self.keys, self.interval_s = path, keys, interval_s
+        self.last = last or {}  # "<system title>[/<meter number>] <key id>" -> counter
         self._saved = uptime_s() - interval_s  # the first one: at once
         self._dirty = False
-        try:
-            with open(path) as f:
-                for line in f:
-                    title, _, counter = line.strip().partition(" ")
-                    if counter.isdigit():
-                        self.last[title] = int(counter)
-        except OSError:
-            pass
 
-    def accept(self, title, counter, meter=0):
-        """Whether a frame is new; remembers its counter if it is.  Kept per meter (its
-        number among several, 0 for the first): each line has its own meter."""
-        key = title.hex() if not meter else "%s/%d" % (title.hex(), meter + 1)
+    def replayed(self, title, counter, meter=0):
+        """None if a frame is new (its counter is remembered), else the last counter
+        accepted: the frame is a replay.  Kept per meter (its number among several, 0
+        for the first): each line has its own meter."""
+        title = title.hex() if not meter else "%s/%d" % (title.hex(), meter + 1)
+        key = "%s %s" % (title, self.keys[meter])
         last = self.last.get(key)
         if last is not None and counter <= last:
-            return False
+            return last
         self.last[key] = counter
         self._dirty = True
         if uptime_s() - self._saved >= self.interval_s:
             self.save()
-        return True
+        return None
 
     def save(self):
         if not self._dirty:
             return
-        lines = ["%s %d\n" % item for item in self.last.items()]
         try:
-            write_whole(self.path, "".join(lines))
+            write_whole(self.path, "".join("%s %d\n" % item for item in self.last.items()))
         except OSError as e:  # a full filesystem: tried again at the next save
             log("cannot keep the frame counters in %s (%s)" % (self.path, e))
             return
@@ -121,11 +119,15 @@ class Receiver:
             self.last_error = "%s: %s" % (item.kind, item)
             log("frame rejected, " + self.last_error)
             return
-        if item.system_title is not None and not self.guard.accept(
-            item.system_title, item.frame_counter, self.meter
-        ):
+        last = None
+        if item.system_title is not None:
+            last = self.guard.replayed(item.system_title, item.frame_counter, self.meter)
+        if last is not None:
             self.counters["replays"] += 1
-            log("frame counter %d is not new: replay rejected" % item.frame_counter)
+            log(
+                "frame counter %d is not above %d, the last accepted: replay rejected"
+                % (item.frame_counter, last)
+            )
             return
         self.auth_streak = 0
         self.last_good = uptime_s()
