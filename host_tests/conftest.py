@@ -41,6 +41,18 @@ def run_micropython(runtime, script, *args, heapsize=None, path=(), timeout=900,
     return proc.stdout
 
 
+def run_firmware_script(name, *args, heapsize=None):
+    """host_tests/mp/<name> on micropython32 with the firmware's modules from source (the
+    frozen ones after them): a part of the runtime on its own, stdout returned."""
+    return run_micropython(
+        "micropython32",
+        MP_SCRIPTS / name,
+        *args,
+        heapsize=heapsize,
+        micropypath=[ROOT / "firmware" / "lib", ".frozen"],
+    )
+
+
 @pytest.fixture(
     params=[(rt, form) for rt in RUNTIMES for form in ("builtin", "natmod")],
     ids=lambda p: f"{p[0]}-{p[1]}",

@@ -164,14 +164,9 @@ def test_the_loops_survive_memory_errors_and_bugs(tmp_path):
     """On MicroPython: a MemoryError and an exception in the read path and in the publish
     path, and a MemoryError in the publisher's WiFi check, are each counted; both loops go
     on and the reading is published after all."""
-    from conftest import MP_SCRIPTS, run_micropython
+    from conftest import run_firmware_script
 
-    out = run_micropython(
-        "micropython32",
-        MP_SCRIPTS / "loops_survive.py",
-        tmp_path,
-        micropypath=[ROOT / "firmware" / "lib", ".frozen"],
-    ).splitlines()
+    out = run_firmware_script("loops_survive.py", tmp_path).splitlines()
     out, dropped = out[:-2], out[-2:]
     assert dropped == [
         "smartyreader: a queued reading of meters.5, no longer configured: dropped",
@@ -196,15 +191,9 @@ def test_weeks_of_running_past_the_ticks_wrap(tmp_path):
     ports' does: after 28 days the uptime is exact, a meter silent for a week and then
     noisy asks for a restart, the frame counters are saved a week on, the diag's ages are
     right after 20 days, and a WiFi fallback of 8 days comes after 8 days."""
-    from conftest import MP_SCRIPTS, run_micropython
+    from conftest import run_firmware_script
 
-    out = run_micropython(
-        "micropython32",
-        MP_SCRIPTS / "long_uptime.py",
-        tmp_path,
-        heapsize="64k",
-        micropypath=[ROOT / "firmware" / "lib", ".frozen"],
-    ).splitlines()
+    out = run_firmware_script("long_uptime.py", tmp_path, heapsize="64k").splitlines()
     day = 24 * 3600
     good = 999  # the good frame came at 999.999 s: 999 whole seconds
     noise = good + 7 * day + 11 * 60  # the last noise byte

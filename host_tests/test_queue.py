@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import MP_SCRIPTS, ROOT, run_micropython
+from conftest import ROOT, run_firmware_script
 
 sys.path[:0] = [str(ROOT / "firmware" / "lib")]
 from smartyreader.queue import Queue  # noqa: E402
@@ -134,12 +134,7 @@ def test_recovery_on_micropython(tmp_path):
     template = tmp_path / "q"
     segment = queued_on_flash(template, 5)
     segment.write_bytes(segment.read_bytes()[:-3])
-    out = run_micropython(
-        "micropython32",
-        MP_SCRIPTS / "queue_drain.py",
-        template,
-        micropypath=[ROOT / "firmware" / "lib", ".frozen"],
-    )
+    out = run_firmware_script("queue_drain.py", template)
     assert out.split() == ["waiting", "4", "lost", "1", "1", "2", "3", "4", "6"]
 
 

@@ -6,7 +6,7 @@ key), and the key's id (smarty.keys.key_id) as CPython computes it."""
 import hashlib
 import sys
 
-from conftest import MP_SCRIPTS, ROOT, run_micropython
+from conftest import ROOT, run_firmware_script
 
 sys.path[:0] = [str(ROOT / "firmware" / "lib")]
 from smarty.keys import key_id  # noqa: E402
@@ -19,12 +19,7 @@ def test_key_id_is_the_start_of_the_keys_sha256():
 
 
 def test_counters_outlive_a_reset_under_their_key(tmp_path):
-    out = run_micropython(
-        "micropython32",
-        MP_SCRIPTS / "replay_guard.py",
-        tmp_path,
-        micropypath=[ROOT / "firmware" / "lib", ".frozen"],
-    ).splitlines()
+    out = run_firmware_script("replay_guard.py", tmp_path).splitlines()
     k1, k2, k3 = (key_id(k) for k in (bytes(range(16)), bytes(16), b"\xff" * 16))
     assert out == [
         f"ids {k1} {k2} {k3}",  # MicroPython's ids are CPython's
