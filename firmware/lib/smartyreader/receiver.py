@@ -46,7 +46,9 @@ class ReplayGuard:
     at start-up (assemble.kept_counters(), which forgets those of an old key)."""
 
     def __init__(self, path, keys, last=None, interval_s=3600):
-        self.path, self.keys, self.interval_s = path, keys, interval_s
+        self.path, self.interval_s = path, interval_s
+        # what follows a system title in a frame counter's name, by meter number
+        self._suffix = [("/%d " % (n + 1) if n else " ") + key for n, key in enumerate(keys)]
         self.last = last or {}  # "<system title>[/<meter number>] <key id>" -> counter
         self._saved = uptime_s() - interval_s  # the first one: at once
         self._dirty = False
@@ -55,8 +57,7 @@ class ReplayGuard:
         """None if a frame is new (its counter is remembered), else the last counter
         accepted: the frame is a replay.  Kept per meter (its number among several, 0
         for the first): each line has its own meter."""
-        title = title.hex() if not meter else "%s/%d" % (title.hex(), meter + 1)
-        key = "%s %s" % (title, self.keys[meter])
+        key = title.hex() + self._suffix[meter]
         last = self.last.get(key)
         if last is not None and counter <= last:
             return last
