@@ -163,10 +163,16 @@ def test_legacy_payload_as_the_weigu_subscriber_reads_it():
 def test_the_loops_survive_memory_errors_and_bugs(tmp_path):
     """On MicroPython: a MemoryError and an exception in the read path and in the publish
     path, and a MemoryError in the publisher's WiFi check, are each counted; both loops go
-    on and the reading is published after all."""
+    on and the reading is published after all.  The reader runs after a connect and
+    between any two readings published (each may wait for its PUBACK)."""
     from conftest import run_firmware_script
 
     out = run_firmware_script("loops_survive.py", tmp_path).splitlines()
+    turns = out.pop()
+    assert out.pop() == "smartyreader: connected to the MQTT broker broker:1883"
+    # the reader's turn after the connect and between any two readings published
+    assert turns.startswith("turns R") and turns.count("P") == 5, turns
+    assert "CP" not in turns and "PP" not in turns, turns
     out, dropped = out[:-2], out[-2:]
     assert dropped == [
         "smartyreader: a queued reading of meters.5, no longer configured: dropped",

@@ -150,5 +150,56 @@ q = Queue()
 q.meter, q.dropped = 4, 0
 b = Broker()
 b.publishes = 2  # past the failures it injects
-Publisher(b, q, WiFi(), [Outlet("t")], "t/status").send_queued()
+Publisher(b, q, WiFi(), [Outlet("t")], "t/status").send_oldest()
 print("unconfigured", q.dropped, b.sent, q.readings)
+
+# the meters are read between any two readings the publisher sends, and after its
+# connect: each may wait seconds (PUBACKs, CONNACK), and on an ESP32 the reader's loop
+# feeds the watchdog
+turns = []
+
+
+class Patient(Broker):
+    def connect(self):
+        self.connected = True
+        turns.append("C")
+
+    def publish(self, topic, payload, retain=False, qos=0):
+        turns.append("P")
+
+
+class Backlog(Queue):
+    def __init__(self):
+        self.readings = [(b"{}", b"")] * 5
+
+    @property
+    def waiting(self):
+        return len(self.readings)
+
+
+class Up:
+    def connected(self):
+        return True
+
+
+async def reader():
+    while True:
+        if turns[-1:] != ["R"]:
+            turns.append("R")
+        await asyncio.sleep_ms(0)
+
+
+async def backlog():
+    q = Backlog()
+    publisher = Publisher(Patient(), q, Up(), [Outlet("t")], "t/status", keepalive_s=0)
+    tasks = [asyncio.create_task(reader()), asyncio.create_task(publisher.run())]
+    for _ in range(500):
+        await asyncio.sleep_ms(10)
+        if not q.readings:
+            break
+    for task in tasks:
+        task.cancel()
+    print("turns", "".join(turns))
+
+
+asyncio.run(backlog())

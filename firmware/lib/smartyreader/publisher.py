@@ -18,9 +18,6 @@ from .broker import BrokerError
 _PAUSE_MS = const(100)  # between rounds, when nothing waits
 _WIFI_WAIT_S = const(5)  # an association may take this long before we ask again (doubling)
 _MAX_BACKOFF_S = const(60)
-# readings published in one go: each waits for its PUBACK, and the UART's 2 KB must not
-# overflow (nor the ESP32's watchdog starve) meanwhile
-_BATCH = const(5)
 # how long a connect waits for the moment after the meters' frames (between_frames)
 _BETWEEN_FRAMES_MS = const(12000)
 
@@ -106,33 +103,30 @@ class Publisher:
             forget("smartyreader.discovery")
         outlet.discovery_sent = True
 
-    def send_queued(self):
-        """The waiting readings, oldest first, at most _BATCH of them (a day queued on
-        flash goes out in rounds, the meter read in between); per-field topics for the
-        readings that were waiting in RAM (the newest: not a backlog from flash)."""
-        queue, broker = self.queue, self.broker
-        for _ in range(_BATCH):
-            reading = queue.oldest()
-            if reading is None:
-                return
-            state, legacy = reading
-            fresh = queue.used > 0 or queue.waiting == 1  # not a backlog reading
-            if queue.meter >= len(self.outlets):  # queued before a meter was removed
-                log(
-                    "a queued reading of meters.%d, no longer configured: dropped"
-                    % (queue.meter + 1)
-                )
-                queue.pop()
-                queue.dropped += 1
-                continue
-            outlet = self.outlets[queue.meter]
-            broker.publish(outlet.topic + "/state", state, False, 1)
-            if legacy and outlet.legacy_topic:
-                broker.publish(outlet.legacy_topic, legacy, False, 1)
-            if self.per_field and fresh:  # its bytes stay valid until the next slot()
-                self.send_fields(outlet.topic)
+    def send_oldest(self):
+        """The oldest waiting reading, if any: one per round, the meters read (and the
+        ESP32's watchdog fed) between any two, as each may wait for its PUBACKs; its
+        per-field topics too if it was waiting in RAM (the newest, not a backlog from
+        flash)."""
+        queue = self.queue
+        reading = queue.oldest()
+        if reading is None:
+            return
+        state, legacy = reading
+        fresh = queue.used > 0 or queue.waiting == 1  # not a backlog reading
+        if queue.meter >= len(self.outlets):  # queued before a meter was removed
+            log("a queued reading of meters.%d, no longer configured: dropped" % (queue.meter + 1))
             queue.pop()
-            self.counters["published"] += 1
+            queue.dropped += 1
+            return
+        outlet = self.outlets[queue.meter]
+        self.broker.publish(outlet.topic + "/state", state, False, 1)
+        if legacy and outlet.legacy_topic:
+            self.broker.publish(outlet.legacy_topic, legacy, False, 1)
+        if self.per_field and fresh:  # its bytes stay valid until the next slot()
+            self.send_fields(outlet.topic)
+        queue.pop()
+        self.counters["published"] += 1
 
     def send_fields(self, topic):
         """Each member of the oldest reading's state on <topic>/<field> (not retained)."""
@@ -169,9 +163,10 @@ class Publisher:
                     await self._wait_between_frames()
                     self.connect()
                     backoff = 1
-                self.send_queued()
+                    await asyncio.sleep_ms(0)  # the reader's turn after the connect's waits
+                self.send_oldest()
                 if self.queue.waiting:
-                    await asyncio.sleep_ms(0)  # the reader's turn, then the next batch
+                    await asyncio.sleep_ms(0)  # the reader's turn, then the next reading
                     continue
                 # the queue is empty: its RAM slot is free for discovery and diagnostics
                 for outlet in self.outlets:
