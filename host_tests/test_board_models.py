@@ -10,7 +10,9 @@ frame, so the firmware must never block much longer than that."""
 import json
 import os
 import sys
+import threading
 import time
+import tty
 from decimal import Decimal
 
 import pytest
@@ -183,33 +185,55 @@ PORT_RULES = {
         "pin 16 pulled up": "ValueError(Pin(16) doesn't support pull)",
         "button on GPIO16": "False",  # no crash at boot: no button there
         "button on GPIO0": "False",
+        "button on GPIO36": "False",  # no GPIO36
+        "GPIO36 as output": "ValueError(invalid pin)",
         "UART(2)": "ValueError(UART(2) does not exist)",
         "UART(1) read": "OSError(UART(1) can't read)",
         "UART invert": "AttributeError(type object 'UART' has no attribute 'INV_RX')",
         "UART0 on 3/1": "ok",
         "dupterm slot 1": "ok",
         "detach_repl": "ok",
+        "UART0 under the REPL": "KeyboardInterrupt",  # config.py: detach_repl on UART0
+        "UART0 detached": "read",
         "WDT(1)": "ValueError(WDT(1) does not exist)",
+        "WDT timeout": "ValueError()",  # 5000 only
         "watchdog armed": "False",  # hw.py: not on the ESP8266
         "connect twice": "None None None SmartyReader",
         "wlan status": "True",
         "broker lookups": "127.0.0.1 127.0.0.1 BrokerError",
+        "scan": "[('home', -60, True), ('Caf?', -80, False)]",
+        "TLS clock": "NTP failed ok ok, 2 requests",
+        "connect timeouts": (
+            "['no answer', 'no answer', 'cannot reach the MQTT broker 10.0.0.1:1883 "
+            "(OSError(113,))']"
+        ),
     },
     "esp32": {
         "pin 16 pulled up": "<Pin>",
         "button on GPIO16": "False",
         "button on GPIO0": "False",
+        "button on GPIO36": "True",  # the pull-up ignored: floating (config.py refuses it)
+        "GPIO36 as output": "ValueError(pin can only be input)",
         "UART(2)": "ok",
         "UART(1) read": "None",
         "UART invert": "ok",
         "UART0 on 3/1": "ok",
         "dupterm slot 1": "ValueError(invalid dupterm index)",
         "detach_repl": "ok",  # boot.py: nothing to detach on the ESP32
+        "UART0 under the REPL": "ValueError(invalid dupterm index)",
+        "UART0 detached": "read",
         "WDT(1)": "ValueError(WDT(1) does not exist)",
+        "WDT timeout": "ok",
         "watchdog armed": "True",
         "connect twice": "None None Wifi Internal State Error SmartyReader",
         "wlan status": "True",
         "broker lookups": "127.0.0.1 127.0.0.1 BrokerError",
+        "scan": "[('home', -60, True), ('Caf?', -80, False)]",
+        "TLS clock": "NTP failed ok ok, 2 requests",
+        "connect timeouts": (
+            "['no answer', 'no answer', 'cannot reach the MQTT broker 10.0.0.1:1883 "
+            "(OSError(113,))']"
+        ),
     },
 }
 
@@ -218,7 +242,21 @@ PORT_RULES = {
 def test_the_firmware_lives_with_each_port(mcu, tmp_path):
     from conftest import MP_SCRIPTS, run_micropython
 
-    model = h.BoardModel(tmp_path, mcu, {}, {"broker.home": "127.0.0.1"})
+    master, line = os.openpty()  # UART0's line: bytes with a Ctrl-C among them
+    tty.setraw(line)
+    os.set_blocking(master, False)
+    stop = threading.Event()
+
+    def send():
+        while not stop.wait(0.05):
+            try:
+                os.write(master, b"\x7e\x03\x7e")
+            except BlockingIOError:  # nobody reads: the pty is full
+                pass
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    model = h.BoardModel(tmp_path, mcu, {0: os.ttyname(line)}, {"broker.home": "127.0.0.1"})
     for name, value in model.env().items():
         os.environ[name] = value
     try:
@@ -230,6 +268,10 @@ def test_the_firmware_lives_with_each_port(mcu, tmp_path):
     finally:
         for name in model.env():
             del os.environ[name]
+        stop.set()
+        sender.join()
+        os.close(master)
+        os.close(line)
     lines = [line for line in out.splitlines() if not line.startswith(("model ", "smartyreader:"))]
     results = dict(line.split(": ", 1) for line in lines)
     results = {k: ("<Pin>" if v.startswith("<Pin") else v) for k, v in results.items()}

@@ -178,6 +178,18 @@ def test_pins_are_checked_against_the_board():
     assert problems(dict(GOOD, setup_button={"pin": 16}), board) == [
         "setup_button.pin: GPIO 16 has no pull-up for a button on this board"
     ]
+    # while the REPL has UART0 (until detached), its bytes go to the REPL (esp8266 uart.c)
+    assert problems(dict(GOOD, uart={"rx": 3, "detach_repl": False}), board) == [
+        "uart.detach_repl: on the ESP8266 UART0 is the REPL's until detached: the meter's"
+        " bytes would go to the REPL (set it true)"
+    ]
+    # the ESP32 takes a pull-up on GPIO 34-39 without a word, and the pin floats
+    # (esp32 machine_pin.c; host_tests/models/machine.py)
+    esp32 = json.loads((ROOT / "boards" / "mhet_esp32minikit" / "board.json").read_text())
+    assert problems(dict(GOOD, setup_button={"pin": 36}), esp32) == [
+        "setup_button.pin: GPIO 36 has no pull-up for a button on this board"
+    ]
+    assert config.validate(dict(GOOD, setup_button={"pin": 4}), esp32)["setup_button"]["pin"] == 4
 
 
 def test_set_values_are_parsed_as_the_schema_takes_them():

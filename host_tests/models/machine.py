@@ -53,11 +53,16 @@ class Pin:
             raise ValueError("invalid pin")
         if MCU == "esp8266" and id == 16 and pull is not None:
             raise ValueError("Pin(16) doesn't support pull")
-        if id in _INPUT_ONLY and (mode == Pin.OUT or pull is not None):
+        if id in _INPUT_ONLY and mode == Pin.OUT:
             raise ValueError("pin can only be input")  # esp32 machine_pin.c
         self.id, self.mode = id, mode
-        # nothing drives an input here: pulled up it reads 1 (a button not pressed)
-        self._value = 1 if value is None else int(bool(value))
+        # nothing drives an input here: pulled up it reads 1 (a button not pressed).  A
+        # pull on GPIO 34-39 is taken without a word (esp32 machine_pin.c calls
+        # gpio_pullup_en(), which those pins, without pull resistors, ignore): the pin
+        # floats, and the model reads it 0, the level that fools a button check
+        if value is None:
+            value = id not in _INPUT_ONLY
+        self._value = int(bool(value))
 
     def value(self, v=None):
         if v is None:
@@ -79,6 +84,12 @@ class Pin:
 _UART_ARGS = ("baudrate", "bits", "parity", "stop", "tx", "rx", "rxbuf", "timeout", "timeout_char")
 if MCU == "esp32":
     _UART_ARGS += ("rts", "cts", "txbuf", "invert", "flow")
+
+
+def _repl_has_a_uart():
+    """Whether a dupterm slot holds a UART (the ESP8266's boot puts UART(0) in slot 1);
+    os is the model's (host_tests/models/os.py)."""
+    return any(t == "UART(0)" or isinstance(t, UART) for t in getattr(os, "_terms", ()))
 
 
 class UART:
@@ -125,6 +136,14 @@ class UART:
                 return
             if not n:
                 return
+            if MCU == "esp8266" and self.id == 0 and _repl_has_a_uart():
+                # ports/esp8266/uart.c (uart0_rx_intr_handler): while a UART is in a
+                # dupterm slot (modos.c counts them), UART0's bytes go to the REPL's
+                # input, none to the UART's ring, and a 0x03 among them is a Ctrl-C
+                _event("UART(0) is the REPL's: %d bytes went to it" % n)
+                if b"\x03" in self._chunk[:n]:
+                    raise KeyboardInterrupt
+                continue
             ring, size = self._ring, len(self._ring)
             for i in range(n):
                 if self._count == size:
@@ -160,7 +179,8 @@ class UART:
 
 
 # ---- WDT ----
-# ESP8266 (ports/esp8266/machine_wdt.c): id 0 only, `timeout` ignored; creating it sets
+# ESP8266 (ports/esp8266/machine_wdt.c): id 0 only, `timeout` 5000 only (the SDK's soft
+# watchdog is fixed; any other raises ValueError); creating it sets
 # ets_loop_dont_feed_sw_wdt, after which only feed() keeps the SDK's soft watchdog (a
 # 1.6 s timer that resets at its second expiry) from firing: reset if feeds are more
 # than 3.2 s apart.  ESP32 (ports/esp32/machine_wdt.c): the task watchdog with
@@ -172,6 +192,8 @@ class WDT:
     def __init__(self, id=0, timeout=5000):
         if id != 0:
             raise ValueError("WDT(%d) does not exist" % id)
+        if MCU == "esp8266" and timeout != 5000:  # its timeout is the SDK's, fixed
+            raise ValueError()
         self.timeout = 3200 if MCU == "esp8266" else timeout
         self._fed = time.ticks_ms()
         _event("watchdog armed, %d ms" % self.timeout)

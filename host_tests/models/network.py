@@ -133,4 +133,7 @@ class WLAN:
             raise OSError("STA must be active")
         if _air() != "up":
             return []
-        return [(b"home", b"\x11\x22\x33\x44\x55\x66", 6, -60, AUTH_WPA2_PSK, False)]
+        return [  # and a neighbour whose name is not UTF-8 (Latin-1)
+            (b"home", b"\x11\x22\x33\x44\x55\x66", 6, -60, AUTH_WPA2_PSK, False),
+            (b"Caf\xe9", b"\x11\x22\x33\x44\x55\x77", 11, -80, 0, False),
+        ]

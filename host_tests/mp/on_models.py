@@ -3,11 +3,12 @@
 # check, which host_tests/test_board_models.py compares with what the port does.
 
 import os
+import time
 
 import machine
 import network
 
-from smartyreader import boot, hw, net
+from smartyreader import boot, hw, net, wifisetup
 
 MCU = os.getenv("SMARTY_MODEL")
 hw.MCU = MCU
@@ -24,13 +25,39 @@ def check(name, f):
 check("pin 16 pulled up", lambda: machine.Pin(16, machine.Pin.IN, machine.Pin.PULL_UP))
 check("button on GPIO16", lambda: boot.button_held(16))
 check("button on GPIO0", lambda: boot.button_held(0))
+check("button on GPIO36", lambda: boot.button_held(36))  # config.py refuses it (no_pull)
+check("GPIO36 as output", lambda: machine.Pin(36, machine.Pin.OUT))
 check("UART(2)", lambda: machine.UART(2) and "ok")
 check("UART(1) read", lambda: machine.UART(1).readinto(bytearray(1)))
 check("UART invert", lambda: machine.UART(1, invert=machine.UART.INV_RX) and "ok")
 check("UART0 on 3/1", lambda: machine.UART(0, rx=3, tx=1) and "ok")
 check("dupterm slot 1", lambda: os.dupterm(None, 1) and "ok")
 check("detach_repl", lambda: boot.detach_repl() or "ok")
+
+
+def uart0_read(repl):
+    """What reading UART0 gets while a UART is in dupterm slot 1 (`repl`: as before
+    boot.detach_repl) or not; the test's line sends bytes with a 0x03 among them."""
+    uart = machine.UART(0)
+    if repl:
+        os.dupterm(uart, 1)
+    try:
+        for _ in range(200):  # the line sends every 50 ms
+            if uart.readinto(bytearray(8)):
+                return "read"
+            time.sleep_ms(50)
+        return "nothing"
+    except KeyboardInterrupt:
+        return "KeyboardInterrupt"
+    finally:
+        if repl:
+            os.dupterm(None, 1)
+
+
+check("UART0 under the REPL", lambda: uart0_read(True))
+check("UART0 detached", lambda: uart0_read(False))
 check("WDT(1)", lambda: machine.WDT(1))
+check("WDT timeout", lambda: machine.WDT(timeout=30000) and "ok")
 check("watchdog armed", lambda: hw.Watchdog()._wdt is not None)
 
 
@@ -71,3 +98,75 @@ def broker_lookups():
 
 
 check("broker lookups", broker_lookups)
+
+
+def scan():
+    with open(os.getenv("SMARTY_MODEL_DIR") + "/wifi", "w") as f:
+        f.write("up")  # the networks in reach again
+    return wifisetup.scan()
+
+
+check("scan", scan)
+
+
+def ntp_once():
+    """TLS's clock from NTP on a board: a short reply is a BrokerError, the first
+    success sets it for the boot."""
+    import sys
+
+    from smartyreader import tls
+
+    class Ntptime:
+        calls = 0
+
+        @classmethod
+        def settime(cls):
+            cls.calls += 1
+            if cls.calls == 1:
+                raise ValueError("buffer too small")  # struct.unpack of a short reply
+
+    class Board:
+        platform = MCU
+
+    sys.modules["ntptime"], tls.sys = Ntptime, Board
+    results = []
+    for _ in range(3):
+        try:
+            tls._set_clock()
+            results.append("ok")
+        except tls.BrokerError as e:
+            results.append("NTP failed" if "NTP failed" in str(e) else repr(e))
+    del sys.modules["ntptime"]
+    return "%s, %d requests" % (" ".join(results), Ntptime.calls)
+
+
+check("TLS clock", ntp_once)
+
+
+def timeouts():
+    """A connect that times out says so with ETIMEDOUT as each port numbers it: 110 (the
+    ESP8266, MicroPython's own errno; Linux) or 116 (the ESP32, newlib's)."""
+    from smartyreader import broker
+
+    class Client:
+        def __init__(self, *args, **kw):
+            pass
+
+        def set_last_will(self, *args, **kw):
+            pass
+
+        def connect(self, timeout):
+            raise OSError(Client.errno)
+
+    real, broker.MQTTClient = broker.MQTTClient, Client
+    said = []
+    for Client.errno in (110, 116, 113):
+        try:
+            broker.Broker("10.0.0.1", 1883, "c", "s").connect()
+        except broker.BrokerError as e:
+            said.append("no answer" if "no answer within" in str(e) else str(e))
+    broker.MQTTClient = real
+    return said
+
+
+check("connect timeouts", timeouts)

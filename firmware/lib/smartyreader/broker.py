@@ -16,7 +16,10 @@ _REFUSED = {
 
 
 _TIMEOUT_S = const(10)
-_TIMED_OUT = const((110,))  # ETIMEDOUT on Linux, and MicroPython's errno on the ESP ports
+# ETIMEDOUT: 110 in MicroPython's own errno numbers (the ESP8266; py/mperrno.h) and on
+# Linux, 116 on the ESP32, whose port uses newlib's (MICROPY_USE_INTERNAL_ERRNO 0 in
+# ports/esp32/mpconfigport.h; its modsocket.c raises MP_ETIMEDOUT, i.e. ETIMEDOUT)
+_TIMED_OUT = const((110, 116))
 
 
 class BrokerError(OSError):

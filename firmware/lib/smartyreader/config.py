@@ -391,6 +391,7 @@ def _meter_problems(values, board, listed):
     """What the meters ask of the board that it cannot give: more meters than it has
     UARTs for, a UART, serial device, pin or topic that two of them share."""
     meters, problems = values["meters"], []
+    mcu = board.get("mcu") if board else None
     limit = _MAX_METERS.get(board.get("mcu"), 8) if board else 8  # 8: the queue's 3 bits
     if limit and len(meters) > limit:
         problems.append(
@@ -418,6 +419,13 @@ def _meter_problems(values, board, listed):
             take("the serial device " + meter["uart.device"], prefix + "uart.device")
         elif meter["uart.id"] is not None:
             take("UART %d" % meter["uart.id"], prefix + "uart.id")
+            if meter["uart.id"] == 0 and mcu == "esp8266" and not meter["uart.detach_repl"]:
+                # ports/esp8266/uart.c: while a UART is in a dupterm slot (the REPL's, at
+                # boot), UART0's bytes go to the REPL, a 0x03 among them a Ctrl-C
+                problems.append(
+                    prefix + "uart.detach_repl: on the ESP8266 UART0 is the REPL's until "
+                    "detached: the meter's bytes would go to the REPL (set it true)"
+                )
         for key in ("uart.rx", "uart.tx", "data_request.pin"):
             if meter[key] is not None and not _pin(meter[key]):
                 take("GPIO %d" % meter[key], prefix + key)

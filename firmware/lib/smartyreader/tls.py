@@ -66,14 +66,19 @@ def _certificates(data):
     return certificates
 
 
+_clock_set = False
+
+
 def _set_clock():
-    """On a board, the time from NTP (its clock starts in 2000 at every boot); a host's
-    clock is right already."""
-    if sys.platform in ("linux", "darwin"):
+    """On a board, the time from NTP once per boot (its clock starts in 2000 at every
+    boot, and keeps time after); a host's clock is right already."""
+    global _clock_set
+    if _clock_set or sys.platform in ("linux", "darwin"):
         return
     try:
         import ntptime
 
         ntptime.settime()
-    except (ImportError, OSError) as e:
+    except (ImportError, OSError, ValueError) as e:  # ValueError: a short reply
         raise BrokerError("TLS needs the time to check mqtt.ca, and NTP failed (%r)" % e)
+    _clock_set = True

@@ -54,6 +54,15 @@ def stop_access_point():
         network.WLAN(network.AP_IF).active(False)
 
 
+def _text(name):
+    """A network's name as text: UTF-8, else "?" for each byte outside printable ASCII
+    (MicroPython's decode() ignores "replace" and raises UnicodeError; py/objstr.c)."""
+    try:
+        return name.decode()
+    except UnicodeError:
+        return bytes(c if 32 <= c < 127 else 63 for c in name).decode()
+
+
 def scan():
     """[(ssid, rssi dBm, secured)] strongest first, or None where there is no radio."""
     if network is None:
@@ -62,7 +71,7 @@ def scan():
     wlan.active(True)
     found = {}
     for entry in wlan.scan():
-        ssid = entry[0].decode("utf-8", "replace") if entry[0] else "(hidden)"
+        ssid = _text(entry[0]) if entry[0] else "(hidden)"
         if ssid not in found or entry[3] > found[ssid][1]:
             found[ssid] = (ssid, entry[3], entry[4] != 0)
     return sorted(found.values(), key=lambda network_: -network_[1])
