@@ -5,6 +5,7 @@
 # cut it where the radio would (p1harness.Link) when they take the WiFi down.
 
 import os
+import time
 
 MCU = os.getenv("SMARTY_MODEL")
 _DIR = os.getenv("SMARTY_MODEL_DIR") or "."
@@ -19,6 +20,8 @@ else:  # ports/esp32/modnetwork.h and modnetwork_globals.h (IDF wifi_err_reason_
     STAT_IDLE, STAT_CONNECTING, STAT_GOT_IP = 1000, 1001, 1010
     STAT_BEACON_TIMEOUT, STAT_NO_AP_FOUND, STAT_WRONG_PASSWORD = 200, 201, 202
     STAT_CONNECT_FAIL, STAT_HANDSHAKE_TIMEOUT = 203, 204
+
+_ATTEMPT_MS = 3000  # an ESP32's attempt (a scan of the channels) before it has a reason
 
 _hostname = "mpy-esp8266" if MCU == "esp8266" else "mpy-esp32"
 
@@ -59,7 +62,8 @@ class WLAN:
     same interface).  Once connect() was asked, the driver reconnects by itself when the
     network comes back (the ESP8266 SDK's auto-connect; the ESP32 port's event handler
     calls esp_wifi_connect() again on WIFI_EVENT_STA_DISCONNECTED), and reports
-    STAT_CONNECTING meanwhile."""
+    STAT_CONNECTING meanwhile (the ESP32, after its first attempt, the reason it failed:
+    STAT_NO_AP_FOUND)."""
 
     def __new__(cls, interface=STA_IF):
         if interface not in (STA_IF, AP_IF):
@@ -67,6 +71,7 @@ class WLAN:
         if interface not in _interfaces:
             wlan = object.__new__(cls)
             wlan._if, wlan._active, wlan._wanted = interface, False, False
+            wlan._asked_ms = 0
             wlan._config = {"mac": bytes((0x5C, 0xCF, 0x7F, 0x12, 0x34, interface + 0x56))}
             wlan._static = None
             _interfaces[interface] = wlan
@@ -86,10 +91,12 @@ class WLAN:
         if not self._active:
             # esp8266: error_check(...,"STA required"); esp32: ESP_ERR_WIFI_NOT_STARTED
             raise OSError("STA required" if MCU == "esp8266" else "Wifi Not Started")
-        if MCU == "esp32" and self.status() == STAT_CONNECTING:
-            # network_wlan.c: esp_wifi_connect() -> ESP_ERR_WIFI_STATE (micropython#17661)
+        if MCU == "esp32" and self._wanted and _air() != "up":
+            # network_wlan.c: esp_wifi_connect() while the driver is at it (it tries
+            # again and again) -> ESP_ERR_WIFI_STATE (micropython#17661)
             raise OSError("Wifi Internal State Error")
         self._wanted = True
+        self._asked_ms = time.ticks_ms()
 
     def disconnect(self):
         self._wanted = False
@@ -99,7 +106,13 @@ class WLAN:
             return -60
         if not self._active or not self._wanted:
             return STAT_IDLE
-        return STAT_GOT_IP if _air() == "up" else STAT_CONNECTING
+        if _air() == "up":
+            return STAT_GOT_IP
+        if MCU == "esp32" and time.ticks_diff(time.ticks_ms(), self._asked_ms) > _ATTEMPT_MS:
+            # ports/esp32/network_wlan.c status(): the last disconnect's reason (no AP
+            # found) comes before "connecting", while its event handler tries again
+            return STAT_NO_AP_FOUND
+        return STAT_CONNECTING
 
     def isconnected(self):
         if self._if == AP_IF:

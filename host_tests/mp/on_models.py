@@ -79,6 +79,19 @@ check("connect twice", connect_twice)
 check("wlan status", lambda: network.WLAN(network.STA_IF).status() == network.STAT_CONNECTING)
 
 
+def outage():
+    """The home network away: asked, then again after the driver's first attempt."""
+    wlan = network.WLAN(network.STA_IF)
+    wlan.disconnect()
+    wifi = net.WiFi("home", "secret123")
+    first = wifi.connect()
+    wlan._asked_ms = time.ticks_add(wlan._asked_ms, -4000)  # an attempt later
+    return "%s %s %s" % (first, wlan.status(), wifi.connect())
+
+
+check("outage", outage)
+
+
 def broker_lookups():
     """The broker's name, looked up through the port's DNS; a failed lookup keeps the
     address known; with none known it is a BrokerError."""

@@ -8,6 +8,8 @@ try:
 except ImportError:
     network = None
 
+from . import hw
+
 
 class WiFi:
     """The station: `hostname` is the name the board gives the router (DHCP), `static`
@@ -16,6 +18,7 @@ class WiFi:
     def __init__(self, ssid, password, hostname=None, static=None):
         self._ssid, self._password = ssid, password
         self._wlan = None
+        self._asked = False  # connect() asked the driver
         if network is not None and ssid:
             if hostname and hasattr(network, "hostname"):
                 network.hostname(hostname)  # 1.25: before the interface is up
@@ -29,17 +32,24 @@ class WiFi:
 
     def connect(self):
         """Starts connecting (unless connected, or connecting already); call connected()
-        to see when it is.  What went wrong, or None.  The ESP32's driver goes on
-        reconnecting by itself, and connect() meanwhile raises OSError "Wifi Internal
-        State Error" (ESP_ERR_WIFI_STATE, ports/esp32/network_common.c in 1.25)."""
+        to see when it is.  What went wrong, or None.  The ESP32's driver, once asked,
+        goes on reconnecting by itself (its event handler calls esp_wifi_connect() at
+        each disconnect, without limit) and status() meanwhile gives the last failure's
+        reason (201: no network found) rather than STAT_CONNECTING (ports/esp32/
+        network_wlan.c in 1.25), while connect() raises OSError "Wifi Internal State
+        Error" (ESP_ERR_WIFI_STATE): there it is asked once, and again only when idle."""
         if self._wlan is None or self._wlan.isconnected():
             return None
-        if self._wlan.status() == getattr(network, "STAT_CONNECTING", None):
+        status = self._wlan.status()
+        if status == getattr(network, "STAT_CONNECTING", None):
+            return None
+        if self._asked and hw.MCU == "esp32" and status != network.STAT_IDLE:
             return None
         try:
             self._wlan.connect(self._ssid, self._password)
         except OSError as e:
             return "WiFi: %s" % e
+        self._asked = True
         return None
 
     def address(self):
