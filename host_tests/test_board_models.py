@@ -174,7 +174,7 @@ def test_what_a_home_network_does_to_a_board(rig):
             assert what in log, f"{b.mcu}: the log does not say {what!r}"
         assert log.count("connected to the MQTT broker") >= 5
     esp32_log = boards[1].firmware.log()
-    assert "watchdog armed, 30000 ms" in esp32_log  # the ESP32's, fed all along
+    assert "watchdog armed, 60000 ms" in esp32_log  # the ESP32's, fed all along
     # its driver reconnects by itself: asked again meanwhile, it would refuse
     assert "Wifi Internal State Error" not in esp32_log
     assert "watchdog armed" not in boards[0].firmware.log()  # not on the ESP8266 (hw.py)

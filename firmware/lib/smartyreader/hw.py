@@ -79,7 +79,10 @@ class P1Port:
         return self._line.readinto(buf)
 
 
-WATCHDOG_MS = 30000  # ESP32: longer than any one blocking call (connect, TLS: 10 s each)
+# ESP32: longer than the longest step the publisher takes between two of the reader's
+# turns: a connect (at the first with TLS, NTP's lookup and request, 11 s; then TCP, the
+# TLS handshake and the CONNACK, 10 s each)
+WATCHDOG_MS = 60000
 
 
 class Watchdog:
