@@ -291,6 +291,10 @@ def test_what_the_meters_may_not_share_or_ask_of_the_board():
     assert problems(same_device) == [
         "meters.2.uart.device: the serial device /dev/a is taken by meters.1.uart.device"
     ]
+    nine = [{"key": KEY, "uart": {"device": f"/dev/ttyUSB{n}"}} for n in range(9)]
+    assert problems(meters(*nine)) == [  # no board.json: the queue's limit
+        "meters: the board reads 8 meters at most (its free receiving UARTs), not 9"
+    ]
 
 
 def test_a_meters_entry_gets_its_own_clear_messages():

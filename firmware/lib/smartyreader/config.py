@@ -391,9 +391,10 @@ def _meter_problems(values, board, listed):
     """What the meters ask of the board that it cannot give: more meters than it has
     UARTs for, a UART, serial device, pin or topic that two of them share."""
     meters, problems = values["meters"], []
-    mcu = board.get("mcu") if board else None
-    limit = _MAX_METERS.get(board.get("mcu"), 8) if board else 8  # 8: the queue's 3 bits
-    if limit and len(meters) > limit:
+    board = board or {}
+    mcu = board.get("mcu")
+    limit = _MAX_METERS.get(mcu, 8)  # 8: the queue's 3 bits
+    if len(meters) > limit:
         problems.append(
             "meters: the %s reads %d meter%s at most (its free receiving UARTs), not %d"
             % (board.get("name", "board"), limit, "" if limit == 1 else "s", len(meters))
@@ -409,7 +410,7 @@ def _meter_problems(values, board, listed):
     for key in ("status_led.pin", "setup_button.pin"):
         if values.get(key) is not None and not _pin(values[key]):
             owners["GPIO %d" % values[key]] = key
-    if values.get("log.tx") is not None and board and board.get("mcu") == "esp32":
+    if values.get("log.tx") is not None and mcu == "esp32":
         owners["UART 2"] = "log.tx"  # hw.log_line: the ESP32's log line is UART2
     for n, meter in enumerate(meters, 1):
         prefix = "meters.%d." % n if listed else ""
