@@ -152,9 +152,10 @@ def test_difference_is_exact():
 
 
 def test_legacy_payload_as_the_weigu_subscriber_reads_it():
-    payload = json.loads(
-        publish.legacy_payload("221006155014S", "000273.764*kWh", "000001.000*kWh")
-    )
+    writer, slot = publish.SlotWriter(), bytearray(80)
+    writer.start(slot)
+    publish.write_legacy(writer, "221006155014S", "000273.764*kWh", "000001.000*kWh")
+    payload = json.loads(slot[: writer.length])
     assert payload == {"dt": "221006155014S", "c1": "000273.764*kWh", "p1": "000001.000*kWh"}
     assert json.loads(publish.legacy_notice("connect", "SmartyReader"))["dt"].startswith("c")
     assert json.loads(publish.legacy_notice("error", "x"))["dt"].startswith("e")

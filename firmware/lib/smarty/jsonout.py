@@ -7,6 +7,8 @@ from .values import Fixed
 
 
 def dumps(obj):
+    if not isinstance(obj, (dict, list, tuple, Fixed)):
+        return json.dumps(obj)  # in one piece: no list of pieces to join
     parts = []
     _encode(obj, parts)
     return "".join(parts)

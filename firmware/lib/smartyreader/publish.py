@@ -142,10 +142,15 @@ def sensor_line(reading):
     return ("%s %s %s %s\n" % tuple(x or "-" for x in fields)).encode()
 
 
-def legacy_payload(raw_timestamp, import_raw, export_raw):
-    """The weigu SmartyReader payload: dt is the meter's timestamp, c1/p1 the import and
-    export energy exactly as the meter writes them ("000273.764*kWh")."""
-    return dumps({"dt": raw_timestamp, "c1": import_raw, "p1": export_raw})
+def write_legacy(writer, raw_timestamp, import_raw, export_raw):
+    """The weigu SmartyReader payload, into a SlotWriter: dt is the meter's timestamp,
+    c1/p1 the import and export energy exactly as the meter writes them
+    ("000273.764*kWh")."""
+    writer.open()
+    writer.field("dt", raw_timestamp)
+    writer.field("c1", import_raw)
+    writer.field("p1", export_raw)
+    writer.close()
 
 
 def legacy_notice(kind, message):
@@ -198,7 +203,7 @@ class Payloads:
         writer.close()
         state = writer.length
         if self.legacy:
-            writer.write(legacy_payload(*(telegram.raw(code) or "" for code in _LEGACY_CODES)))
+            write_legacy(writer, *(telegram.raw(code) or "" for code in _LEGACY_CODES))
         return state, writer.length - state
 
     def computed(self, fields):
