@@ -45,6 +45,8 @@ class Board:
             {board["uart"]["id"]: self.sim.link},
             {"broker.home": "127.0.0.1"},
         )
+        # as after the router's password changed: an ESP8266's flash keeps the old one
+        (self.model.dir / "sta").write_text("home\nan-old-password")
         config = directory / "config.json"
         config.write_text(
             json.dumps(
@@ -178,10 +180,13 @@ def test_what_a_home_network_does_to_a_board(rig):
     # its driver reconnects by itself: asked again meanwhile, it would refuse
     assert "Wifi Internal State Error" not in esp32_log
     assert "watchdog armed" not in boards[0].firmware.log()  # not on the ESP8266 (hw.py)
+    # the ESP8266's access point, on from a fresh flash, turned off (and kept off)
+    assert (boards[0].model.dir / "ap").read_text() == "off"
 
 
 # What the ESP8266 and ESP32 ports of MicroPython 1.25 do (the models cite the source):
 # the firmware's hw and net code must live with each.
+NOT_IN_REACH = "no network named wifi.ssid in reach (2.4 GHz only)"
 PORT_RULES = {
     "esp8266": {
         "pin 16 pulled up": "ValueError(Pin(16) doesn't support pull)",
@@ -200,11 +205,19 @@ PORT_RULES = {
         "WDT(1)": "ValueError(WDT(1) does not exist)",
         "WDT timeout": "ValueError()",  # 5000 only
         "watchdog armed": "False",  # hw.py: not on the ESP8266
+        "saved network at boot": "1 True",  # connecting with the old one, then joined
         "connect twice": "None None None SmartyReader",
         "wlan status": "True",
         "outage": "None 1 None",  # STAT_CONNECTING
         "broker lookups": "127.0.0.1 127.0.0.1 BrokerError",
         "scan": "[('home', -60, True), ('Caf?', -80, False)]",
+        "test wifi": "True connected to home, address 192.168.1.50",
+        # the SDK's auto-reconnect says "connecting" for ever: a scan tells
+        "test wifi, wrong password": (
+            "False home is in reach but did not let the board in within 5 s: wrong wifi.password?"
+        ),
+        "test wifi, another network": "False " + NOT_IN_REACH,
+        "scan while joining": "[('home', -60, True), ('Caf?', -80, False)]",
         "TLS clock": "NTP failed ok ok, 2 requests",
         "connect timeouts": (
             "['no answer', 'no answer', 'cannot reach the MQTT broker 10.0.0.1:1883 "
@@ -228,11 +241,19 @@ PORT_RULES = {
         "WDT(1)": "ValueError(WDT(1) does not exist)",
         "WDT timeout": "ok",
         "watchdog armed": "True",
+        "saved network at boot": "1000 True",  # idle: the port keeps nothing in flash
         "connect twice": "None None Wifi Internal State Error SmartyReader",
         "wlan status": "True",
         "outage": "None 201 None",  # the reason, and the driver left to it
         "broker lookups": "127.0.0.1 127.0.0.1 BrokerError",
         "scan": "[('home', -60, True), ('Caf?', -80, False)]",
+        "test wifi": "True connected to home, address 192.168.1.50",
+        # IDF 5's reason (15) is not passed on: "connecting" until a scan tells
+        "test wifi, wrong password": (
+            "False home is in reach but did not let the board in within 5 s: wrong wifi.password?"
+        ),
+        "test wifi, another network": "False " + NOT_IN_REACH,  # STAT_NO_AP_FOUND
+        "scan while joining": "[('home', -60, True), ('Caf?', -80, False)]",
         "TLS clock": "NTP failed ok ok, 2 requests",
         "connect timeouts": (
             "['no answer', 'no answer', 'cannot reach the MQTT broker 10.0.0.1:1883 "
@@ -261,6 +282,7 @@ def test_the_firmware_lives_with_each_port(mcu, tmp_path):
     sender = threading.Thread(target=send)
     sender.start()
     model = h.BoardModel(tmp_path, mcu, {0: os.ttyname(line)}, {"broker.home": "127.0.0.1"})
+    (tmp_path / "sta").write_text("home\nan-old-password")  # an ESP8266's flash keeps it
     for name, value in model.env().items():
         os.environ[name] = value
     try:

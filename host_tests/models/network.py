@@ -22,6 +22,7 @@ else:  # ports/esp32/modnetwork.h and modnetwork_globals.h (IDF wifi_err_reason_
     STAT_CONNECT_FAIL, STAT_HANDSHAKE_TIMEOUT = 203, 204
 
 _ATTEMPT_MS = 3000  # an ESP32's attempt (a scan of the channels) before it has a reason
+HOME, HOME_PASSWORD = "home", "secret123"  # the home network of the tests' configs
 
 _hostname = "mpy-esp8266" if MCU == "esp8266" else "mpy-esp32"
 
@@ -54,6 +55,20 @@ def _air():
     return "down" if _radio.readinto(_first) and _first[0] == 0x64 else "up"  # b"d"
 
 
+def _kept(name):
+    """What the ESP8266 SDK keeps in flash under `name` (a file here), or None."""
+    try:
+        with open(_DIR + "/" + name) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _keep(name, text):
+    with open(_DIR + "/" + name, "w") as f:
+        f.write(text)
+
+
 _interfaces = {}
 
 
@@ -63,7 +78,13 @@ class WLAN:
     network comes back (the ESP8266 SDK's auto-connect; the ESP32 port's event handler
     calls esp_wifi_connect() again on WIFI_EVENT_STA_DISCONNECTED), and reports
     STAT_CONNECTING meanwhile (the ESP32, after its first attempt, the reason it failed:
-    STAT_NO_AP_FOUND)."""
+    STAT_NO_AP_FOUND).  The home network in reach is HOME with HOME_PASSWORD; another
+    name is a network out of reach, another password one that does not let the board
+    in, and neither port ever says so: the ESP8266 SDK's auto-reconnect goes on saying
+    STATION_CONNECTING (ESP8266_NONOS_SDK#218; ports/esp8266/network_wlan.c passes its
+    status on), and ESP-IDF 5 gives a wrong WPA2 password reason 15
+    (4WAY_HANDSHAKE_TIMEOUT), which ports/esp32/network_wlan.c status() does not pass on
+    while a connection is asked for."""
 
     def __new__(cls, interface=STA_IF):
         if interface not in (STA_IF, AP_IF):
@@ -72,13 +93,30 @@ class WLAN:
             wlan = object.__new__(cls)
             wlan._if, wlan._active, wlan._wanted = interface, False, False
             wlan._asked_ms = 0
+            wlan._joining = (None, None)  # the ssid and password connect() was given
             wlan._config = {"mac": bytes((0x5C, 0xCF, 0x7F, 0x12, 0x34, interface + 0x56))}
             wlan._static = None
+            if MCU == "esp8266":  # the SDK starts as its flash says (the ESP32: RAM only)
+                wlan._boot_as_kept()
             _interfaces[interface] = wlan
         return _interfaces[interface]
 
     def __init__(self, interface=STA_IF):
         pass
+
+    def _boot_as_kept(self):
+        """The ESP8266 SDK at boot: its access point on unless turned off (a fresh flash
+        has it on, ports/esp8266/modules/inisetup.py sets its name and password), and
+        the station joining the network its flash keeps (the last connect()'s; the
+        port never turns the SDK's auto-connect off)."""
+        if self._if == AP_IF:
+            self._active = _kept("ap") != "off"
+            return
+        kept = _kept("sta")
+        if kept:
+            self._active = self._wanted = True
+            self._asked_ms = time.ticks_ms()
+            self._joining = tuple(kept.split("\n"))
 
     def active(self, on=None):
         if on is None:
@@ -86,17 +124,32 @@ class WLAN:
         self._active = bool(on)
         if not on:
             self._wanted = False
+        if MCU == "esp8266" and self._if == AP_IF:
+            _keep("ap", "on" if on else "off")  # wifi_set_opmode() keeps the mode
 
     def connect(self, ssid=None, key=None, **kw):
         if not self._active:
             # esp8266: error_check(...,"STA required"); esp32: ESP_ERR_WIFI_NOT_STARTED
             raise OSError("STA required" if MCU == "esp8266" else "Wifi Not Started")
-        if MCU == "esp32" and self._wanted and _air() != "up":
+        if MCU == "esp32" and self._wanted and self._reach() != "up":
             # network_wlan.c: esp_wifi_connect() while the driver is at it (it tries
             # again and again) -> ESP_ERR_WIFI_STATE (micropython#17661)
             raise OSError("Wifi Internal State Error")
         self._wanted = True
         self._asked_ms = time.ticks_ms()
+        if ssid is not None or key is not None:
+            self._joining = (ssid, key)
+            if MCU == "esp8266":  # wifi_station_set_config() keeps it in flash (e8 connect)
+                _keep("sta", "%s\n%s" % (ssid or "", key or ""))
+
+    def _reach(self):
+        """ "up" (joined), "down" (no network of that name in reach) or "refused" (the
+        network is there, the password is not its own)."""
+        air = _air()
+        ssid, key = self._joining
+        if air != "up" or ssid not in (None, HOME):
+            return "down"
+        return "up" if key in (None, HOME_PASSWORD) else "refused"
 
     def disconnect(self):
         self._wanted = False
@@ -106,9 +159,14 @@ class WLAN:
             return -60
         if not self._active or not self._wanted:
             return STAT_IDLE
-        if _air() == "up":
+        reach = self._reach()
+        if reach == "up":
             return STAT_GOT_IP
-        if MCU == "esp32" and time.ticks_diff(time.ticks_ms(), self._asked_ms) > _ATTEMPT_MS:
+        if (
+            MCU == "esp32"
+            and reach == "down"
+            and time.ticks_diff(time.ticks_ms(), self._asked_ms) > _ATTEMPT_MS
+        ):
             # ports/esp32/network_wlan.c status(): the last disconnect's reason (no AP
             # found) comes before "connecting", while its event handler tries again
             return STAT_NO_AP_FOUND
@@ -144,6 +202,10 @@ class WLAN:
     def scan(self):
         if not self._active:
             raise OSError("STA must be active")
+        if MCU == "esp32" and self._wanted and self._reach() != "up":
+            # esp_wifi_scan_start() refuses while the station is connecting, and
+            # ports/esp32/network_wlan.c scan() then returns an empty list, silently
+            return []
         if _air() != "up":
             return []
         return [  # and a neighbour whose name is not UTF-8 (Latin-1)

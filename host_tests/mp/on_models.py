@@ -61,6 +61,20 @@ check("WDT timeout", lambda: machine.WDT(timeout=30000) and "ok")
 check("watchdog armed", lambda: hw.Watchdog()._wdt is not None)
 
 
+def saved_network():
+    """At boot an ESP8266 joins the network its flash keeps (the test left an old
+    password there): the config's must reach the driver all the same."""
+    before = network.WLAN(network.STA_IF).status()
+    wifi = net.WiFi("home", "secret123")
+    wifi.connect()
+    joined = wifi.connected()
+    wifi._wlan.disconnect()  # as the next checks expect it
+    return "%s %s" % (before, joined)
+
+
+check("saved network at boot", saved_network)
+
+
 def connect_twice():
     wifi = net.WiFi("home", "secret123", "SmartyReader")
     with open(os.getenv("SMARTY_MODEL_DIR") + "/wifi", "w") as f:
@@ -120,6 +134,24 @@ def scan():
 
 
 check("scan", scan)
+
+
+def test_wifi(ssid, password):
+    """The setup shell's `test wifi`: joins, and says what went wrong."""
+    return "%s %s" % wifisetup.join(net.WiFi(ssid, password), timeout_s=5)
+
+
+def scan_while_joining():
+    """The setup shell's `scan` while the station tries (setup mode standing in for a
+    lost home WiFi keeps asking for it)."""
+    net.WiFi("home", "not-the-password").connect()
+    return wifisetup.scan()
+
+
+check("test wifi", lambda: test_wifi("home", "secret123"))
+check("test wifi, wrong password", lambda: test_wifi("home", "not-the-password"))
+check("test wifi, another network", lambda: test_wifi("elsewhere", "secret123"))
+check("scan while joining", scan_while_joining)
 
 
 def ntp_once():

@@ -60,6 +60,13 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     gc.collect()
     from . import broker, net
     from .app import App, Meter
+
+    if net.network is not None:
+        # An ESP8266 comes with its access point on (a fresh flash: ports/esp8266/modules/
+        # inisetup.py names it, with a published password) and keeps its mode in flash
+        ap = net.network.WLAN(net.network.AP_IF)
+        if ap.active():
+            ap.active(False)
     from .publish import Payloads
     from .publisher import Publisher
     from .receiver import Receiver, ReplayGuard

@@ -1,14 +1,13 @@
 # WiFi as the meter reader needs it: the station.  Setup mode's access point, scans and
 # connection test are in wifisetup.py (their code is heap the reader does without).
-# These two are the only modules that use `network`.  On a host (no `network` module)
-# the machine's own network is used as it is, and what needs a radio says so.
+# These two are the only modules that use `network` (but for assemble.py turning the
+# access point off).  On a host (no `network` module) the machine's own network is used
+# as it is, and what needs a radio says so.
 
 try:
     import network
 except ImportError:
     network = None
-
-from . import hw
 
 
 class WiFi:
@@ -18,7 +17,7 @@ class WiFi:
     def __init__(self, ssid, password, hostname=None, static=None):
         self._ssid, self._password = ssid, password
         self._wlan = None
-        self._asked = False  # connect() asked the driver
+        self._asked = False  # connect() asked the driver: it goes on by itself
         if network is not None and ssid:
             if hostname and hasattr(network, "hostname"):
                 network.hostname(hostname)  # 1.25: before the interface is up
@@ -31,22 +30,24 @@ class WiFi:
         return self._wlan is None or self._wlan.isconnected()
 
     def connect(self):
-        """Starts connecting (unless connected, or connecting already); call connected()
-        to see when it is.  What went wrong, or None.  The ESP32's driver, once asked,
-        goes on reconnecting by itself (its event handler calls esp_wifi_connect() at
-        each disconnect, without limit) and status() meanwhile gives the last failure's
-        reason (201: no network found) rather than STAT_CONNECTING (ports/esp32/
-        network_wlan.c in 1.25), while connect() raises OSError "Wifi Internal State
-        Error" (ESP_ERR_WIFI_STATE): there it is asked once, and again only when idle."""
-        if self._wlan is None or self._wlan.isconnected():
+        """Asks the driver to connect (once, and again only when it is idle); call
+        connected() to see when it is.  What went wrong, or None.
+
+        Both drivers, once asked, go on trying by themselves for ever and say
+        "connecting" or a last reason meanwhile: the ESP32's event handler calls
+        esp_wifi_connect() at each disconnect, and connect() then raises OSError "Wifi
+        Internal State Error" (ESP_ERR_WIFI_STATE; ports/esp32/network_wlan.c in 1.25);
+        the ESP8266 SDK reconnects on its own.  The first call asks whatever the driver
+        does: at boot the ESP8266 SDK already joins the network its flash keeps from an
+        earlier connect(), which may be an old password, and only connect() gives it
+        the config's (and the hostname; ports/esp8266/network_wlan.c)."""
+        wlan = self._wlan
+        if wlan is None:
             return None
-        status = self._wlan.status()
-        if status == getattr(network, "STAT_CONNECTING", None):
-            return None
-        if self._asked and hw.MCU == "esp32" and status != network.STAT_IDLE:
+        if self._asked and (wlan.isconnected() or wlan.status() != network.STAT_IDLE):
             return None
         try:
-            self._wlan.connect(self._ssid, self._password)
+            wlan.connect(self._ssid, self._password)
         except OSError as e:
             return "WiFi: %s" % e
         self._asked = True

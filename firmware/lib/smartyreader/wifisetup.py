@@ -10,10 +10,12 @@ except ImportError:
 
 NO_RADIO = "this platform has no WiFi radio: the host's own network is used"
 
+_NOT_IN_REACH = "no network named wifi.ssid in reach (2.4 GHz only)"
+
 # network.STAT_* of a failed association, as a user reads it
 _STATUS = (
     ("STAT_WRONG_PASSWORD", "wrong wifi.password"),
-    ("STAT_NO_AP_FOUND", "no network named wifi.ssid in reach (2.4 GHz only)"),
+    ("STAT_NO_AP_FOUND", _NOT_IN_REACH),
     ("STAT_CONNECT_FAIL", "the network refused the connection"),
     ("STAT_BEACON_TIMEOUT", "the network stopped answering"),
     ("STAT_HANDSHAKE_TIMEOUT", "no answer to the WPA handshake: wrong wifi.password?"),
@@ -21,22 +23,35 @@ _STATUS = (
 
 
 def join(wifi, timeout_s=20):
-    """Connects a net.WiFi and waits: (True, address) or (False, what went wrong)."""
+    """Connects a net.WiFi and waits: (True, address) or (False, what went wrong).  A
+    status that never says why (the ESP32 keeps saying "connecting" after a wrong WPA2
+    password: ESP-IDF 5's reason 15 is not among those ports/esp32/network_wlan.c passes
+    on) is told apart by a scan: a network in reach that did not let the board in."""
     wlan = wifi._wlan
     if wlan is None:
         return (True, NO_RADIO) if network is None else (False, "wifi.ssid is not set")
     wlan.disconnect()
     wlan.connect(wifi._ssid, wifi._password)
     deadline = time.ticks_add(time.ticks_ms(), timeout_s * 1000)
-    while time.ticks_diff(deadline, time.ticks_ms()) > 0:
+    meaning = None
+    while meaning is None and time.ticks_diff(deadline, time.ticks_ms()) > 0:
         if wlan.isconnected():
             return True, "connected to %s, address %s" % (wifi._ssid, wifi.address())
         status = wlan.status()
-        for name, meaning in _STATUS:
+        for name, text in _STATUS:
             if getattr(network, name, None) == status:
-                return False, meaning
+                meaning = text
         time.sleep_ms(200)
-    return False, "no connection to %s after %d s" % (wifi._ssid, timeout_s)
+    wlan.disconnect()  # not left trying: an ESP32 refuses to scan meanwhile
+    if meaning is None:
+        in_reach = any(ssid == wifi._ssid for ssid, _, _ in scan())
+        meaning = (
+            "%s is in reach but did not let the board in within %d s: wrong wifi.password?"
+            % (wifi._ssid, timeout_s)
+            if in_reach
+            else _NOT_IN_REACH
+        )
+    return False, meaning
 
 
 def start_access_point(essid, password):
@@ -69,6 +84,8 @@ def scan():
         return None
     wlan = network.WLAN(network.STA_IF)
     wlan.active(True)
+    if not wlan.isconnected():
+        wlan.disconnect()  # an ESP32 refuses to scan while its station tries to connect
     found = {}
     for entry in wlan.scan():
         ssid = _text(entry[0]) if entry[0] else "(hidden)"
