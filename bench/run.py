@@ -106,7 +106,8 @@ BLOCKS = 7  # turns each runtime takes at decoding frames
 def decode_times_cpython(rounds, frame, key):
     """Median µs per frame: our core (cryptography backend) and dsmr_parser (its MSN
     spec: Luxembourg Smarty, encrypted; decryption through dlms_cosem), interleaved."""
-    sys.path.insert(0, str(ROOT / "firmware" / "lib"))
+    if str(ROOT / "firmware" / "lib") not in sys.path:
+        sys.path.insert(0, str(ROOT / "firmware" / "lib"))
     from dsmr_parser.parsers import TelegramParser
     from dsmr_parser.telegram_specifications import MSN
     from smarty.reader import Reader

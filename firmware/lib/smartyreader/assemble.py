@@ -60,16 +60,17 @@ def reader(config_path, board, cfg, wifi, shell_port=None):
     gc.collect()
     from . import broker, net
     from .app import App, Meter
-
-    if net.network is not None:
-        # An ESP8266 comes with its access point on (a fresh flash: ports/esp8266/modules/
-        # inisetup.py names it, with a published password) and keeps its mode in flash
-        ap = net.network.WLAN(net.network.AP_IF)
-        if ap.active():
-            ap.active(False)
     from .publish import Payloads
     from .publisher import Publisher
     from .receiver import Receiver, ReplayGuard
+
+    if net.network is not None:
+        # An ESP8266 comes with its access point on (a fresh flash: ports/esp8266/modules/
+        # inisetup.py names it, with a published password) and keeps its mode in flash: off
+        # while the meter is read
+        ap = net.network.WLAN(net.network.AP_IF)
+        if ap.active():
+            ap.active(False)
 
     # What the reader loads later for a moment (discovery at each connection, today once
     # a day), loaded now and dropped: as .mpy files their names stay on the heap once
