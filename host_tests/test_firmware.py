@@ -333,6 +333,15 @@ def test_replays_are_rejected_across_a_reset(rig):
     assert "replay rejected" not in fw.log()
 
 
+# what the framer says of a frame cut by a silence, and of a chance frame start in random
+# bytes (smarty/framer.py)
+_CUT = r"then silence$|cut short in its header$|without an end mark"
+_CHANCE = (
+    r"then the start of another frame$|^(unsupported )?DLMS length|^DLMS security"
+    r"|^a \d+-byte frame does not fit"
+)
+
+
 def test_soak_5000_frames(rig):
     """5000 frames as fast as the line takes them: no MemoryError, the heap after the
     per-frame collection stable, every reading published or counted as dropped (a flood
@@ -360,10 +369,19 @@ def test_soak_5000_frames(rig):
     early = next(d for d in diags if d["frames_ok"] >= 100)
     # the heap after the per-frame collection does not shrink over thousands of frames
     assert final["free_heap_after_gc"] >= early["free_heap_after_gc"] - 256, (early, final)
-    # all but the first frames, sent before the firmware had opened the line
-    # (a frame cut by a silence is the host pausing the simulator inside a frame: a busy
-    # machine may, once or twice; no other frame error)
-    assert final["frames_ok"] >= 4900 and final["frame_errors"] == final["timeouts"] <= 2, final
+    # all but the first frames: opening the line flushes what the pty held (the unix
+    # port's termios.setraw is a TCSAFLUSH, ports/unix/modtermios.c), so the firmware
+    # comes in on the middle of a frame
+    assert final["frames_ok"] >= 4900, final
+    # Each frame error is a frame cut by a silence (the host pausing the simulator inside
+    # a frame: a busy machine may, once or twice), or a chance frame start in ciphertext
+    # ("DB 08", or "/" and three letters: 1 frame in 18 holds one), in the frame the
+    # firmware came in on or in the tail a paused frame sends after its cut: nothing else.
+    rejected = re.findall(r"frame rejected, frame: (.*)", fw.log())
+    cut = [m for m in rejected if re.search(_CUT, m)]
+    chance = [m for m in rejected if re.search(_CHANCE, m)]
+    assert len(rejected) == final["frame_errors"] == len(cut) + len(chance), rejected
+    assert len(cut) == final["timeouts"] <= 2 and len(chance) <= 1 + len(cut), rejected
     assert final["published"] + final["dropped_readings"] == final["frames_ok"], final
 
 
