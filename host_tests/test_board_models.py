@@ -218,6 +218,10 @@ PORT_RULES = {
         ),
         "test wifi, another network": "False " + NOT_IN_REACH,
         "scan while joining": "[('home', -60, True), ('Caf?', -80, False)]",
+        "test wifi after a failure": (
+            "False " + NOT_IN_REACH + " | True connected to home, address 192.168.1.50"
+        ),
+        "home after a scan": "True True",  # the home WiFi back: setup mode ends
         "TLS clock": "NTP failed ok ok, 2 requests",
         "connect timeouts": (
             "['no answer', 'no answer', 'cannot reach the MQTT broker 10.0.0.1:1883 "
@@ -254,6 +258,10 @@ PORT_RULES = {
         ),
         "test wifi, another network": "False " + NOT_IN_REACH,  # STAT_NO_AP_FOUND
         "scan while joining": "[('home', -60, True), ('Caf?', -80, False)]",
+        "test wifi after a failure": (
+            "False " + NOT_IN_REACH + " | True connected to home, address 192.168.1.50"
+        ),
+        "home after a scan": "True True",  # the home WiFi back: setup mode ends
         "TLS clock": "NTP failed ok ok, 2 requests",
         "connect timeouts": (
             "['no answer', 'no answer', 'cannot reach the MQTT broker 10.0.0.1:1883 "

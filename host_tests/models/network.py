@@ -21,7 +21,9 @@ else:  # ports/esp32/modnetwork.h and modnetwork_globals.h (IDF wifi_err_reason_
     STAT_BEACON_TIMEOUT, STAT_NO_AP_FOUND, STAT_WRONG_PASSWORD = 200, 201, 202
     STAT_CONNECT_FAIL, STAT_HANDSHAKE_TIMEOUT = 203, 204
 
+_REASON_HANDSHAKE = 15  # ESP-IDF 5's WIFI_REASON_4WAY_HANDSHAKE_TIMEOUT: a wrong password
 _ATTEMPT_MS = 3000  # an ESP32's attempt (a scan of the channels) before it has a reason
+_JOIN_MS = 500  # association, WPA2 handshake and DHCP of a network in reach
 HOME, HOME_PASSWORD = "home", "secret123"  # the home network of the tests' configs
 
 _hostname = "mpy-esp8266" if MCU == "esp8266" else "mpy-esp32"
@@ -78,13 +80,14 @@ class WLAN:
     network comes back (the ESP8266 SDK's auto-connect; the ESP32 port's event handler
     calls esp_wifi_connect() again on WIFI_EVENT_STA_DISCONNECTED), and reports
     STAT_CONNECTING meanwhile (the ESP32, after its first attempt, the reason it failed:
-    STAT_NO_AP_FOUND).  The home network in reach is HOME with HOME_PASSWORD; another
-    name is a network out of reach, another password one that does not let the board
-    in, and neither port ever says so: the ESP8266 SDK's auto-reconnect goes on saying
-    STATION_CONNECTING (ESP8266_NONOS_SDK#218; ports/esp8266/network_wlan.c passes its
-    status on), and ESP-IDF 5 gives a wrong WPA2 password reason 15
-    (4WAY_HANDSHAKE_TIMEOUT), which ports/esp32/network_wlan.c status() does not pass on
-    while a connection is asked for."""
+    STAT_NO_AP_FOUND, kept until it has an address, through disconnect() and a new
+    connect()).  Joining a network in reach takes _JOIN_MS.  The home network in reach
+    is HOME with HOME_PASSWORD; another name is a network out of reach, another password
+    one that does not let the board in, and neither port ever says so: the ESP8266
+    SDK's auto-reconnect goes on saying STATION_CONNECTING (ESP8266_NONOS_SDK#218;
+    ports/esp8266/network_wlan.c passes its status on), and ESP-IDF 5 gives a wrong WPA2
+    password reason 15 (4WAY_HANDSHAKE_TIMEOUT), which ports/esp32/network_wlan.c
+    status() does not pass on while a connection is asked for."""
 
     def __new__(cls, interface=STA_IF):
         if interface not in (STA_IF, AP_IF):
@@ -93,6 +96,7 @@ class WLAN:
             wlan = object.__new__(cls)
             wlan._if, wlan._active, wlan._wanted = interface, False, False
             wlan._asked_ms = 0
+            wlan._reason = 0  # ESP32: the last disconnect event's reason (0: none)
             wlan._joining = (None, None)  # the ssid and password connect() was given
             wlan._config = {"mac": bytes((0x5C, 0xCF, 0x7F, 0x12, 0x34, interface + 0x56))}
             wlan._static = None
@@ -131,7 +135,7 @@ class WLAN:
         if not self._active:
             # esp8266: error_check(...,"STA required"); esp32: ESP_ERR_WIFI_NOT_STARTED
             raise OSError("STA required" if MCU == "esp8266" else "Wifi Not Started")
-        if MCU == "esp32" and self._wanted and self._reach() != "up":
+        if MCU == "esp32" and self._wanted and not self._joined():
             # network_wlan.c: esp_wifi_connect() while the driver is at it (it tries
             # again and again) -> ESP_ERR_WIFI_STATE (micropython#17661)
             raise OSError("Wifi Internal State Error")
@@ -151,26 +155,55 @@ class WLAN:
             return "down"
         return "up" if key in (None, HOME_PASSWORD) else "refused"
 
+    def _joined(self):
+        """Asked, the network in reach with its password, and time to join it."""
+        return (
+            self._active
+            and self._wanted
+            and self._reach() == "up"
+            and time.ticks_diff(time.ticks_ms(), self._asked_ms) >= _JOIN_MS
+        )
+
     def disconnect(self):
+        if MCU == "esp32":
+            self._events()
+            if self._joined():
+                # ESP-IDF posts WIFI_EVENT_STA_DISCONNECTED for an associated station
+                # only (its Wi-Fi guide): then with reason ASSOC_LEAVE, "idle"
+                self._reason = 0
         self._wanted = False
+
+    def _events(self):
+        """ESP32: the disconnect events of the attempts since connect(), as the port's
+        event handler keeps their reason (ports/esp32/network_wlan.c): none until an
+        attempt (a scan of the channels) failed; cleared once joined (GOT_IP)."""
+        if not self._wanted:
+            return
+        reach = self._reach()
+        if self._joined():
+            self._reason = 0
+        elif reach != "up" and time.ticks_diff(time.ticks_ms(), self._asked_ms) > _ATTEMPT_MS:
+            self._reason = STAT_NO_AP_FOUND if reach == "down" else _REASON_HANDSHAKE
 
     def status(self, param=None):
         if param == "rssi":
             return -60
+        if MCU == "esp32":
+            # ports/esp32/network_wlan.c status(): got an IP; else the last disconnect's
+            # reason if it is "no AP found" (or auth fail), even after disconnect() and
+            # while a new connect() tries; else "connecting" while one is asked for;
+            # else idle, or any other reason that was kept
+            self._events()
+            if self._joined():
+                return STAT_GOT_IP
+            if self._reason == STAT_NO_AP_FOUND:
+                return STAT_NO_AP_FOUND
+            if self._active and self._wanted:
+                return STAT_CONNECTING
+            return self._reason or STAT_IDLE
         if not self._active or not self._wanted:
             return STAT_IDLE
-        reach = self._reach()
-        if reach == "up":
-            return STAT_GOT_IP
-        if (
-            MCU == "esp32"
-            and reach == "down"
-            and time.ticks_diff(time.ticks_ms(), self._asked_ms) > _ATTEMPT_MS
-        ):
-            # ports/esp32/network_wlan.c status(): the last disconnect's reason (no AP
-            # found) comes before "connecting", while its event handler tries again
-            return STAT_NO_AP_FOUND
-        return STAT_CONNECTING
+        return STAT_GOT_IP if self._joined() else STAT_CONNECTING
 
     def isconnected(self):
         if self._if == AP_IF:
@@ -202,7 +235,7 @@ class WLAN:
     def scan(self):
         if not self._active:
             raise OSError("STA must be active")
-        if MCU == "esp32" and self._wanted and self._reach() != "up":
+        if MCU == "esp32" and self._wanted and not self._joined():
             # esp_wifi_scan_start() refuses while the station is connecting, and
             # ports/esp32/network_wlan.c scan() then returns an empty list, silently
             return []

@@ -67,7 +67,11 @@ def saved_network():
     before = network.WLAN(network.STA_IF).status()
     wifi = net.WiFi("home", "secret123")
     wifi.connect()
-    joined = wifi.connected()
+    for _ in range(50):  # joining takes the driver a moment
+        joined = wifi.connected()
+        if joined:
+            break
+        time.sleep_ms(100)
     wifi._wlan.disconnect()  # as the next checks expect it
     return "%s %s" % (before, joined)
 
@@ -152,6 +156,57 @@ check("test wifi", lambda: test_wifi("home", "secret123"))
 check("test wifi, wrong password", lambda: test_wifi("home", "not-the-password"))
 check("test wifi, another network", lambda: test_wifi("elsewhere", "secret123"))
 check("scan while joining", scan_while_joining)
+
+
+def air(state):
+    """The home network in reach ("up") or not ("down")."""
+    with open(os.getenv("SMARTY_MODEL_DIR") + "/wifi", "w") as f:
+        f.write(state)
+
+
+def test_wifi_after_a_failure():
+    """`test wifi` while the home network is away, then once it is back: the second
+    must not go by the first's reason (an ESP32 keeps it)."""
+    air("down")
+    first = test_wifi("home", "secret123")
+    air("up")
+    return "%s | %s" % (first, test_wifi("home", "secret123"))
+
+
+check("test wifi after a failure", test_wifi_after_a_failure)
+
+
+def home_after_a_scan():
+    """Setup mode standing in for a lost home WiFi: the shell's `scan` takes the station
+    off its attempts; the watch asks again, and joins the home network once it is back."""
+    import asyncio
+
+    from smartyreader import setup
+
+    class Server:
+        done, sessions, action = asyncio.Event(), 1, None  # a session open: no window
+
+    async def shell_session(wlan):
+        await asyncio.sleep(1)  # the watch asked
+        wlan._asked_ms = time.ticks_add(wlan._asked_ms, -4000)  # an attempt later
+        wifisetup.scan()
+        air("up")
+        try:
+            await asyncio.wait_for(Server.done.wait(), 30)
+        except asyncio.TimeoutError:
+            pass
+
+    async def main(home):
+        asyncio.create_task(setup._watch_home(Server, home, 300000, lambda line: None))
+        await shell_session(home._wlan)
+
+    air("down")
+    home = net.WiFi("home", "secret123")
+    asyncio.run(main(home))
+    return "%s %s" % (Server.action == setup.REBOOT, home.connected())
+
+
+check("home after a scan", home_after_a_scan)
 
 
 def ntp_once():

@@ -29,9 +29,10 @@ class WiFi:
     def connected(self):
         return self._wlan is None or self._wlan.isconnected()
 
-    def connect(self):
-        """Asks the driver to connect (once, and again only when it is idle); call
-        connected() to see when it is.  What went wrong, or None.
+    def connect(self, again=False):
+        """Asks the driver to connect (once, and again only when it is idle, or `again`:
+        someone took the station off since); call connected() to see when it is.  What
+        went wrong, or None.
 
         Both drivers, once asked, go on trying by themselves for ever and say
         "connecting" or a last reason meanwhile: the ESP32's event handler calls
@@ -44,7 +45,11 @@ class WiFi:
         wlan = self._wlan
         if wlan is None:
             return None
-        if self._asked and (wlan.isconnected() or wlan.status() != network.STAT_IDLE):
+        if (
+            self._asked
+            and not again
+            and (wlan.isconnected() or wlan.status() != network.STAT_IDLE)
+        ):
             return None
         try:
             wlan.connect(self._ssid, self._password)

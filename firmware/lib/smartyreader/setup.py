@@ -233,12 +233,15 @@ async def _watch_home(server, home, window_ms, log):
     """Ends setup mode (REBOOT) when the home WiFi is back, or after window_ms without
     a TCP session: the meter is not read meanwhile."""
     home.connect()
+    released = wifisetup.released
     while not server.done.is_set():
         await asyncio.sleep(2)
         if home.connected():
             log("setup: the home WiFi is back: reading the meter again")
         elif server.sessions or time.ticks_diff(time.ticks_ms(), server.last_session) < window_ms:
-            home.connect()  # no-op while connecting
+            # a no-op while connecting, unless the shell's scan or test took the station off
+            home.connect(wifisetup.released != released)
+            released = wifisetup.released
             continue
         else:
             log("setup: no session for %d s: reading the meter again" % (window_ms // 1000))

@@ -22,27 +22,45 @@ _STATUS = (
 )
 
 
+# How often the shell took the station off what it was trying (`scan`, `test wifi`):
+# a net.WiFi that had asked must ask again.  The ESP32's status() then says "idle" only
+# if ESP-IDF posts an "assoc leave" disconnect, which it does for a station that was
+# associated; otherwise it goes on saying why the last attempt failed
+# (ports/esp32/network_wlan.c), and a net.WiFi takes that for a driver still at it.
+released = 0
+
+
+def _release(wlan):
+    global released
+    wlan.disconnect()
+    released += 1
+
+
 def join(wifi, timeout_s=20):
     """Connects a net.WiFi and waits: (True, address) or (False, what went wrong).  A
-    status that never says why (the ESP32 keeps saying "connecting" after a wrong WPA2
-    password: ESP-IDF 5's reason 15 is not among those ports/esp32/network_wlan.c passes
-    on) is told apart by a scan: a network in reach that did not let the board in."""
+    failure's status counts once the driver said "connecting": the ESP32 keeps the last
+    attempt's reason through disconnect() and a new connect() until it has an address
+    (ports/esp32/network_wlan.c).  A status that never says why (the ESP32 keeps saying
+    "connecting" after a wrong WPA2 password: ESP-IDF 5's reason 15 is not among those
+    it passes on) is told apart by a scan: a network in reach that did not let the
+    board in."""
     wlan = wifi._wlan
     if wlan is None:
         return (True, NO_RADIO) if network is None else (False, "wifi.ssid is not set")
-    wlan.disconnect()
+    _release(wlan)
     wlan.connect(wifi._ssid, wifi._password)
     deadline = time.ticks_add(time.ticks_ms(), timeout_s * 1000)
-    meaning = None
+    meaning = trying = None
     while meaning is None and time.ticks_diff(deadline, time.ticks_ms()) > 0:
         if wlan.isconnected():
             return True, "connected to %s, address %s" % (wifi._ssid, wifi.address())
         status = wlan.status()
+        trying = trying or status == network.STAT_CONNECTING
         for name, text in _STATUS:
-            if getattr(network, name, None) == status:
+            if trying and getattr(network, name, None) == status:
                 meaning = text
         time.sleep_ms(200)
-    wlan.disconnect()  # not left trying: an ESP32 refuses to scan meanwhile
+    _release(wlan)  # not left trying: an ESP32 refuses to scan meanwhile
     if meaning is None:
         in_reach = any(ssid == wifi._ssid for ssid, _, _ in scan())
         meaning = (
@@ -85,7 +103,7 @@ def scan():
     wlan = network.WLAN(network.STA_IF)
     wlan.active(True)
     if not wlan.isconnected():
-        wlan.disconnect()  # an ESP32 refuses to scan while its station tries to connect
+        _release(wlan)  # an ESP32 refuses to scan while its station tries to connect
     found = {}
     for entry in wlan.scan():
         ssid = _text(entry[0]) if entry[0] else "(hidden)"
