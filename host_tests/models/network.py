@@ -156,34 +156,29 @@ class WLAN:
         return "up" if key in (None, HOME_PASSWORD) else "refused"
 
     def _joined(self):
-        """Asked, the network in reach with its password, and time to join it."""
-        return (
-            self._active
-            and self._wanted
-            and self._reach() == "up"
-            and time.ticks_diff(time.ticks_ms(), self._asked_ms) >= _JOIN_MS
-        )
+        """Asked, the network in reach with its password, and time to join it.  On the
+        ESP32 also the disconnect events of the attempts since connect(), whose reason
+        the port's event handler keeps (ports/esp32/network_wlan.c): none until an
+        attempt (a scan of the channels) failed; cleared once joined (GOT_IP).  (No
+        allocation: status() is C on a board.)"""
+        if not self._active or not self._wanted:
+            return False
+        reach = self._reach()
+        elapsed = time.ticks_diff(time.ticks_ms(), self._asked_ms)
+        joined = reach == "up" and elapsed >= _JOIN_MS
+        if MCU == "esp32":
+            if joined:
+                self._reason = 0
+            elif reach != "up" and elapsed > _ATTEMPT_MS:
+                self._reason = STAT_NO_AP_FOUND if reach == "down" else _REASON_HANDSHAKE
+        return joined
 
     def disconnect(self):
-        if MCU == "esp32":
-            self._events()
-            if self._joined():
-                # ESP-IDF posts WIFI_EVENT_STA_DISCONNECTED for an associated station
-                # only (its Wi-Fi guide): then with reason ASSOC_LEAVE, "idle"
-                self._reason = 0
+        # ESP32: ESP-IDF posts WIFI_EVENT_STA_DISCONNECTED for an associated station
+        # only (its Wi-Fi guide), with reason ASSOC_LEAVE: "idle", as joining left it;
+        # an attempt's reason is kept
+        self._joined()
         self._wanted = False
-
-    def _events(self):
-        """ESP32: the disconnect events of the attempts since connect(), as the port's
-        event handler keeps their reason (ports/esp32/network_wlan.c): none until an
-        attempt (a scan of the channels) failed; cleared once joined (GOT_IP)."""
-        if not self._wanted:
-            return
-        reach = self._reach()
-        if self._joined():
-            self._reason = 0
-        elif reach != "up" and time.ticks_diff(time.ticks_ms(), self._asked_ms) > _ATTEMPT_MS:
-            self._reason = STAT_NO_AP_FOUND if reach == "down" else _REASON_HANDSHAKE
 
     def status(self, param=None):
         if param == "rssi":
@@ -193,7 +188,6 @@ class WLAN:
             # reason if it is "no AP found" (or auth fail), even after disconnect() and
             # while a new connect() tries; else "connecting" while one is asked for;
             # else idle, or any other reason that was kept
-            self._events()
             if self._joined():
                 return STAT_GOT_IP
             if self._reason == STAT_NO_AP_FOUND:

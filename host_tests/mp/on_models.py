@@ -61,6 +61,12 @@ check("WDT timeout", lambda: machine.WDT(timeout=30000) and "ok")
 check("watchdog armed", lambda: hw.Watchdog()._wdt is not None)
 
 
+def air(state):
+    """The home network in reach ("up") or not ("down")."""
+    with open(os.getenv("SMARTY_MODEL_DIR") + "/wifi", "w") as f:
+        f.write(state)
+
+
 def saved_network():
     """At boot an ESP8266 joins the network its flash keeps (the test left an old
     password there): the config's must reach the driver all the same."""
@@ -81,8 +87,7 @@ check("saved network at boot", saved_network)
 
 def connect_twice():
     wifi = net.WiFi("home", "secret123", "SmartyReader")
-    with open(os.getenv("SMARTY_MODEL_DIR") + "/wifi", "w") as f:
-        f.write("down")
+    air("down")
     first = wifi.connect()
     second = wifi.connect()  # still connecting: the firmware does not ask again
     raw = None
@@ -132,8 +137,7 @@ check("broker lookups", broker_lookups)
 
 
 def scan():
-    with open(os.getenv("SMARTY_MODEL_DIR") + "/wifi", "w") as f:
-        f.write("up")  # the networks in reach again
+    air("up")  # the networks in reach again
     return wifisetup.scan()
 
 
@@ -156,12 +160,6 @@ check("test wifi", lambda: test_wifi("home", "secret123"))
 check("test wifi, wrong password", lambda: test_wifi("home", "not-the-password"))
 check("test wifi, another network", lambda: test_wifi("elsewhere", "secret123"))
 check("scan while joining", scan_while_joining)
-
-
-def air(state):
-    """The home network in reach ("up") or not ("down")."""
-    with open(os.getenv("SMARTY_MODEL_DIR") + "/wifi", "w") as f:
-        f.write(state)
 
 
 def test_wifi_after_a_failure():

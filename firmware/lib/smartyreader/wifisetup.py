@@ -55,10 +55,11 @@ def join(wifi, timeout_s=20):
         if wlan.isconnected():
             return True, "connected to %s, address %s" % (wifi._ssid, wifi.address())
         status = wlan.status()
+        if trying:
+            for name, text in _STATUS:
+                if getattr(network, name, None) == status:
+                    meaning = text
         trying = trying or status == network.STAT_CONNECTING
-        for name, text in _STATUS:
-            if trying and getattr(network, name, None) == status:
-                meaning = text
         time.sleep_ms(200)
     _release(wlan)  # not left trying: an ESP32 refuses to scan meanwhile
     if meaning is None:
